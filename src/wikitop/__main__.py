@@ -1,0 +1,4 @@
+from wikitop.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""The blacklist: (domain_code, page_title) pairs removed before ranking, matched after percent-decoding.
+
+Over a third of the real blacklist is percent-encoded (`%D0%91%D0%BE...`) while modern dumps carry
+decoded titles (`Бо...`), so both sides are compared after percent-decoding, as bytes. Matching is
+exact per pair: never substring matching.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from urllib.parse import unquote_to_bytes
+
+
+def decode_title(title: bytes) -> bytes:
+    """Percent-decode a title (`%D0%91` -> the bytes D0 91); titles without `%` come back as they are."""
+    return unquote_to_bytes(title) if b"%" in title else title
+
+
+@dataclass(frozen=True)
+class Blacklist:
+    """A set of (domain_code, percent-decoded title) byte pairs, with the sha256 of its source."""
+
+    pairs: frozenset[tuple[bytes, bytes]]
+    sha256: str
+    lines_skipped: int = 0
+    domain_codes: frozenset[bytes] = frozenset()
+
+    @classmethod
+    def parse(cls, data: bytes) -> Blacklist:
+        """Parse `domain_code page_title` lines, split at the first space; lines without a space are skipped."""
+        pairs: set[tuple[bytes, bytes]] = set()
+        skipped = 0
+        for raw_line in data.split(b"\n"):
+            line = raw_line.removesuffix(b"\r")
+            domain, space, title = line.partition(b" ")
+            if not space:
+                skipped += bool(line)
+                continue
+            pairs.add((domain, decode_title(title)))
+        domain_codes = frozenset(domain for domain, _ in pairs)
+        return cls(frozenset(pairs), hashlib.sha256(data).hexdigest(), skipped, domain_codes)
+
+    @classmethod
+    def empty(cls) -> Blacklist:
+        """The blacklist that removes nothing (WIKITOP_BLACKLIST_URL empty)."""
+        return cls.parse(b"")
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def contains(self, domain: bytes, title: bytes) -> bool:
+        """Tell whether the dump row (domain, raw title) is blacklisted."""
+        return (domain, decode_title(title)) in self.pairs

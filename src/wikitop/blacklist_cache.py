@@ -1,0 +1,77 @@
+"""Get the blacklist from its URL or file, cached under the data dir and refreshed once a day."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+from wikitop.blacklist import Blacklist
+from wikitop.download import HttpFetcher
+from wikitop.dumps import is_remote, local_path
+from wikitop.errors import BlacklistUnavailableError, WikitopError
+
+log = logging.getLogger(__name__)
+
+
+class BlacklistCache:
+    """Hands out the current Blacklist; fetches at most once per `max_age_s`, never silently empty."""
+
+    def __init__(self, url: str, cache_file: Path, fetcher: HttpFetcher, max_age_s: float) -> None:
+        self._url = url
+        self._cache_file = cache_file
+        self._fetcher = fetcher
+        self._max_age_s = max_age_s
+        self._lock = threading.Lock()
+        self._loaded: tuple[float, Blacklist] | None = None
+
+    def get(self) -> Blacklist:
+        """Return the blacklist, refreshing it when the cached copy is older than the max age."""
+        with self._lock:
+            if self._loaded is None or time.monotonic() - self._loaded[0] > self._max_age_s:
+                self._loaded = (time.monotonic(), self._load())
+            return self._loaded[1]
+
+    def _load(self) -> Blacklist:
+        if not self._url:
+            return Blacklist.empty()
+        if not is_remote(self._url):
+            return self._read_local(local_path(self._url))
+        if self._cache_is_fresh():
+            return Blacklist.parse(self._cache_file.read_bytes())
+        try:
+            data = self._fetcher.fetch_bytes(self._url)
+        except WikitopError as exc:
+            if self._cache_file.is_file():
+                log.warning("blacklist refresh failed (%s); using the cached copy", exc)
+                return Blacklist.parse(self._cache_file.read_bytes())
+            raise BlacklistUnavailableError(
+                f"cannot fetch the blacklist from {self._url} ({exc}) and no cached copy exists at "
+                f"{self._cache_file}; set WIKITOP_BLACKLIST_URL to a reachable URL or a local file "
+                "(or to an empty value for no blacklist)"
+            ) from exc
+        self._write_cache(data)
+        return Blacklist.parse(data)
+
+    def _read_local(self, path: Path) -> Blacklist:
+        try:
+            return Blacklist.parse(path.read_bytes())
+        except OSError as exc:
+            raise BlacklistUnavailableError(
+                f"cannot read the blacklist file {path}: {exc.strerror} "
+                "(WIKITOP_BLACKLIST_URL: an http(s) URL, a local file, or empty for none)"
+            ) from exc
+
+    def _cache_is_fresh(self) -> bool:
+        try:
+            return time.time() - self._cache_file.stat().st_mtime < self._max_age_s
+        except FileNotFoundError:
+            return False
+
+    def _write_cache(self, data: bytes) -> None:
+        self._cache_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = self._cache_file.with_name(f"{self._cache_file.name}.{os.getpid()}.part")
+        partial.write_bytes(data)
+        partial.replace(self._cache_file)

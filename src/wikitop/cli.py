@@ -1,0 +1,236 @@
+"""The `wikitop` command: thin commands that parse input, call the pipeline or a service, and format output."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, NoReturn
+
+import click
+
+from wikitop import __version__
+from wikitop.errors import ConfigError, UsageError, WikitopError
+from wikitop.hours import EXPECTED_FORM, format_hour, hour_range
+from wikitop.pipeline import HourResult, Outcome, process_hour
+from wikitop.progress import Progress
+from wikitop.services import Services, build_services
+from wikitop.settings import Settings, load_settings
+from wikitop.state import TaskState
+
+HOURS_HELP = f"Hours are {EXPECTED_FORM}, UTC; END is inclusive."
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="wikitop")
+def main() -> None:
+    """The 25 most viewed pages of every Wikipedia domain code, hour by hour.
+
+    Settings come from WIKITOP_* environment variables (see the README or `wikitop config`).
+    """
+
+
+@main.command()
+@click.argument("start", required=False)
+@click.argument("end", required=False)
+@click.option("--force", is_flag=True, help="Recompute hours that already have a result.")
+@click.option("--jobs", type=click.IntRange(1, 16), default=None, help="Hours processed at once.")
+def run(start: str | None, end: str | None, force: bool, jobs: int | None) -> None:
+    """Compute the top pages of START..END (default: the hour 24 hours ago).
+
+    Hour H is Wikimedia's file pageviews-YYYYMMDD-HH0000.gz. Exit code 0 when every hour has a
+    result, 1 when any failed or is not published yet, 2 on a usage error.
+    """
+    settings = _settings()
+    hours = _hours(start, end, settings)
+    with _services(settings) as services:
+        _require_blacklist(services)
+        services.state.enqueue([format_hour(hour) for hour in hours], settings.max_tries)
+        results = _run_hours(hours, services, force, jobs or settings.download_concurrency)
+    _print_summary(results)
+    sys.exit(0 if all(result.outcome.done for result in results) else 1)
+
+
+@main.command()
+@click.argument("start", required=False)
+@click.argument("end", required=False)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per hour, in a JSON array.")
+def status(start: str | None, end: str | None, as_json: bool) -> None:
+    """Show each hour's state: status, tries, result path, error and provenance."""
+    settings = _settings()
+    hours = [format_hour(hour) for hour in _hours(start, end, settings)]
+    with _services(settings) as services:
+        states = services.state.get_many(hours)
+    rows = [state_to_dict(states[hour]) if hour in states else {"hour": hour, "status": "unknown"} for hour in hours]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        error = f"  {row['error']}" if row.get("error") else ""
+        click.echo(
+            f"{row['hour']}  {row['status']:<11} tries {row.get('try_count', 0)}/{row.get('max_tries', '-')}"
+            f"  {row.get('data_path') or ''}{error}"
+        )
+
+
+def state_to_dict(state: TaskState) -> dict[str, Any]:
+    """Flatten a TaskState into JSON-ready values (provenance fields inline, ISO timestamps)."""
+    data = dataclasses.asdict(state)
+    provenance = data.pop("provenance") or {}
+    data.update(provenance)
+    data["status"] = state.status.value
+    return {key: value.isoformat() if isinstance(value, datetime) else value for key, value in data.items()}
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        _usage_error(str(exc))
+
+
+def _hours(start: str | None, end: str | None, settings: Settings) -> list[datetime]:
+    try:
+        return hour_range(start, end, settings.max_range_hours)
+    except UsageError as exc:
+        _usage_error(f"{exc}\n{HOURS_HELP}")
+
+
+def _usage_error(message: str) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(2)
+
+
+@contextmanager
+def _services(settings: Settings) -> Iterator[Services]:
+    try:
+        services = build_services(settings)
+    except WikitopError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+def _require_blacklist(services: Services) -> None:
+    try:
+        services.blacklists.get()
+    except WikitopError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+
+
+def _run_hours(hours: list[datetime], services: Services, force: bool, jobs: int) -> list[HourResult]:
+    progress = Progress(len(hours), enabled=sys.stderr.isatty())
+    work: Callable[[datetime], HourResult] = lambda hour: _run_one(hour, services, force, progress)  # noqa: E731
+    with progress, ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="hour") as pool:
+        return list(pool.map(work, hours))
+
+
+def _run_one(hour: datetime, services: Services, force: bool, progress: Progress) -> HourResult:
+    """Process one hour, retrying failed attempts (with backoff) until it succeeds or tries run out."""
+    delay_s = services.settings.http_backoff_s
+    result = process_hour(hour, services, force=force, progress=progress.add_bytes)
+    while result.outcome is Outcome.RETRY:
+        time.sleep(delay_s)
+        delay_s = min(delay_s * 2, 60.0)
+        result = process_hour(hour, services, force=force, progress=progress.add_bytes)
+    progress.hour_done(result)
+    return result
+
+
+def _print_summary(results: list[HourResult]) -> None:
+    click.echo(f"{'hour':<10}  {'status':<11}  {'rows':>6}  {'seconds':>7}  path / error")
+    for result in results:
+        detail = result.data_path if result.outcome.done else result.error
+        click.echo(
+            f"{result.hour:<10}  {result.outcome.value:<11}  {result.rows:>6}  {result.seconds:>7.1f}  {detail or ''}"
+        )
+    done = sum(result.outcome.done for result in results)
+    click.echo(f"{done}/{len(results)} hours have a result")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="Port.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker processes [default: one per CPU core].",
+)
+def api(host: str, port: int, workers: int | None) -> None:
+    """Serve the HTTP API (gunicorn) in the foreground: docs at /docs, OpenAPI at /openapi.json.
+
+    The API records asked hours in the state store and publishes them to the queue; run
+    `wikitop worker` to compute them, or `wikitop serve` for both in one command.
+    """
+    # Imported here so that the other commands load neither Flask nor gunicorn.
+    from wikitop.web.server import run_api
+
+    run_api(_settings(), host, port, workers)
+
+
+@main.command()
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker processes computing hours [default: WIKITOP_DOWNLOAD_CONCURRENCY].",
+)
+@click.option("--loglevel", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR.")
+def worker(concurrency: int | None, loglevel: str) -> None:
+    """Compute the hours published to the queue (WIKITOP_BROKER_URL), until SIGTERM.
+
+    Also re-publishes, every WIKITOP_RECONCILE_INTERVAL_S, the hours whose message was lost (a
+    killed worker, a restarted broker) and the hours whose dump is due for another check. Run one
+    per machine; every worker of a machine shares its download cap. On SIGTERM running hours finish.
+    """
+    settings = _settings()
+    with _services(settings):
+        pass  # fail now, with a message, on a bad state URL; this also upgrades the state schema
+    # Imported here so that the other commands do not load Celery.
+    from wikitop.queue.worker import run_worker
+
+    sys.exit(run_worker(settings, concurrency or settings.download_concurrency, loglevel.upper()))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the API listens on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="API port.")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Processes computing hours."
+)
+@click.option(
+    "--api-workers", type=click.IntRange(1, 64), default=2, show_default=True, help="API processes."
+)
+@click.option(
+    "--shutdown-timeout",
+    type=click.FloatRange(0),
+    default=30.0,
+    show_default=True,
+    help="Seconds running hours get to finish on SIGTERM/Ctrl-C before they are killed (and retried later).",
+)
+def serve(host: str, port: int, workers: int, api_workers: int, shutdown_timeout: float) -> None:
+    """Run the whole service on this machine: the API and the workers, until SIGTERM or Ctrl-C.
+
+    Needs no other server: the queue and the task state are SQLite files in WIKITOP_DATA_DIR
+    unless WIKITOP_BROKER_URL / WIKITOP_STATE_URL name Redis / PostgreSQL.
+    """
+    settings = _settings()
+    # Imported here so that the other commands load neither Celery nor the web app.
+    from wikitop.supervisor import serve as serve_all
+
+    try:
+        code = serve_all(settings, host, port, workers, api_workers, shutdown_timeout)
+    except WikitopError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    sys.exit(code)

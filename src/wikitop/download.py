@@ -1,0 +1,170 @@
+"""HTTP downloads: streamed to disk, retried with exponential backoff, capped machine-wide.
+
+httpx does the HTTP (streaming, timeouts, a Content-Length check on the body) and tenacity the
+retries, so this module only says *what* is retried: 5xx, 429, timeouts and dropped connections.
+A 404 is an answer, not a failure: the file is not published (yet).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+from filelock import FileLock, Timeout
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from wikitop.errors import DumpDownloadError, DumpNotPublishedError
+
+T = TypeVar("T")
+ProgressCallback = Callable[[int], None]
+_CHUNK_BYTES = 1 << 20
+
+
+class RetryableStatusError(Exception):
+    """The server answered with a status worth retrying (5xx, 429)."""
+
+    def __init__(self, url: str, status: int) -> None:
+        super().__init__(f"HTTP {status} from {url}")
+        self.status = status
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, RetryableStatusError | httpx.TransportError)
+
+
+class DownloadSlots:
+    """At most `limit` downloads at once across every process of the machine that shares `lock_dir`.
+
+    Wikimedia answers 503 beyond 3 connections per client, so the cap must hold for all workers of
+    a machine, not just one process: each slot is a lock file; a download holds one slot.
+    """
+
+    def __init__(self, lock_dir: Path, limit: int) -> None:
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        self._locks = [FileLock(str(lock_dir / f"download-slot-{i}.lock")) for i in range(limit)]
+        self._local = threading.BoundedSemaphore(limit)
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one download slot for the duration of the block."""
+        with self._local:
+            lock = self._acquire_any()
+            try:
+                yield
+            finally:
+                lock.release()
+
+    def _acquire_any(self) -> FileLock:
+        while True:
+            for lock in self._locks:
+                try:
+                    lock.acquire(timeout=0)
+                except Timeout:
+                    continue
+                return lock
+            time.sleep(0.05)
+
+
+class HttpFetcher:
+    """Streams URLs to files with retries; one instance per process, shared by its threads."""
+
+    def __init__(
+        self,
+        user_agent: str,
+        timeout_s: float,
+        retries: int,
+        backoff_s: float,
+        slots: DownloadSlots,
+    ) -> None:
+        self._client = httpx.Client(
+            headers={"User-Agent": user_agent},
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+            follow_redirects=True,
+        )
+        self._retries = retries
+        self._backoff_s = backoff_s
+        self._slots = slots
+        self.retry_count = 0
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    def fetch_bytes(self, url: str) -> bytes:
+        """Return the body of `url` (small files only, e.g. the blacklist)."""
+        return self._with_retries(url, lambda: self._get_bytes(url))
+
+    def fetch_to_file(self, url: str, dest: Path, progress: ProgressCallback | None = None) -> int:
+        """Stream `url` to `dest` (written whole or not at all); return the number of bytes."""
+        return self._with_retries(url, lambda: self._stream_to_file(url, dest, progress))
+
+    def _with_retries(self, url: str, attempt: Callable[[], T]) -> T:
+        retrying = Retrying(
+            retry=retry_if_exception(_is_retryable),
+            stop=stop_after_attempt(self._retries + 1),
+            wait=wait_exponential_jitter(initial=self._backoff_s, max=60.0, jitter=self._backoff_s),
+            before_sleep=self._count_retry,
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except RetryableStatusError as exc:
+            raise DumpDownloadError(f"{exc} after {self._retries + 1} tries") from exc
+        except httpx.TransportError as exc:
+            kind = type(exc).__name__
+            raise DumpDownloadError(f"{kind} for {url} after {self._retries + 1} tries: {exc}") from exc
+
+    def _count_retry(self, state: RetryCallState) -> None:
+        self.retry_count += 1
+
+    def _get_bytes(self, url: str) -> bytes:
+        with self._slots.slot():
+            response = self._client.get(url)
+            _check_status(url, response)
+            return response.content
+
+    def _stream_to_file(self, url: str, dest: Path, progress: ProgressCallback | None) -> int:
+        partial = dest.with_name(dest.name + ".part")
+        try:
+            with self._slots.slot(), self._client.stream("GET", url) as response:
+                _check_status(url, response)
+                received = _copy_body(response, partial, progress)
+                expected = response.headers.get("Content-Length")
+            if expected is not None and int(expected) != received:
+                raise httpx.RemoteProtocolError(f"body of {url} ended at {received} of {expected} bytes")
+            partial.replace(dest)
+            return received
+        finally:
+            partial.unlink(missing_ok=True)
+
+
+def _copy_body(response: httpx.Response, dest: Path, progress: ProgressCallback | None) -> int:
+    received = 0
+    with dest.open("wb") as out:
+        for block in response.iter_raw(_CHUNK_BYTES):
+            out.write(block)
+            received += len(block)
+            if progress is not None:
+                progress(len(block))
+    return received
+
+
+def _check_status(url: str, response: httpx.Response) -> None:
+    status = response.status_code
+    if status == 404:
+        raise DumpNotPublishedError(f"{url} is not published (HTTP 404)")
+    if status == 429 or status >= 500:
+        raise RetryableStatusError(url, status)
+    if status >= 400:
+        raise DumpDownloadError(f"HTTP {status} from {url}")

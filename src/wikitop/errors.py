@@ -1,0 +1,35 @@
+"""The exceptions wikitop raises on purpose: each carries a message meant for a person."""
+
+from __future__ import annotations
+
+
+class WikitopError(Exception):
+    """Base class of every error wikitop raises on purpose."""
+
+
+class UsageError(WikitopError):
+    """The user asked for something malformed or impossible (bad hour, bad range, bad setting)."""
+
+
+class ConfigError(UsageError):
+    """A setting is invalid; the message names it and the expected form."""
+
+
+class DumpNotPublishedError(WikitopError):
+    """The hour's dump does not exist (yet): Wikimedia answered 404 or the mirror lacks the file."""
+
+
+class DumpDownloadError(WikitopError):
+    """The dump could not be downloaded completely (5xx after retries, short body, timeouts)."""
+
+
+class CorruptDumpError(WikitopError):
+    """The dump is not a complete, valid gzip stream."""
+
+
+class BlacklistUnavailableError(WikitopError):
+    """The blacklist could not be fetched and no cached copy exists."""
+
+
+class BackendMissingError(WikitopError):
+    """An optional backend was asked for but its library is not installed."""

@@ -1,0 +1,160 @@
+"""process_hour: the one function that the CLI, the API's workers and any scheduler call for an hour."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from wikitop.blacklist import Blacklist
+from wikitop.download import ProgressCallback
+from wikitop.errors import CorruptDumpError, DumpDownloadError, DumpNotPublishedError
+from wikitop.hours import format_hour
+from wikitop.ranking import rank_dump
+from wikitop.results import render_csv
+from wikitop.state import Provenance, StateStore, TaskState, TaskStatus
+
+if TYPE_CHECKING:
+    from wikitop.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    """What one call of process_hour did."""
+
+    COMPUTED = "computed"  # downloaded, ranked and stored now
+    CACHED = "cached"  # a fresh result already existed: nothing downloaded
+    BUSY = "busy"  # another worker holds the hour right now
+    UNAVAILABLE = "unavailable"  # the dump is not published yet
+    RETRY = "retry"  # this attempt failed; tries remain
+    FAILED = "failed"  # this attempt failed and it was the last try
+
+    @property
+    def done(self) -> bool:
+        """True when the hour has a result."""
+        return self in (Outcome.COMPUTED, Outcome.CACHED)
+
+
+@dataclass(frozen=True)
+class HourResult:
+    """The outcome of process_hour for one hour, with the figures a summary shows."""
+
+    hour: str
+    outcome: Outcome
+    rows: int = 0
+    seconds: float = 0.0
+    data_path: str | None = None
+    error: str | None = None
+    dump_bytes: int = 0
+
+
+def is_fresh(state: TaskState | None, blacklist: Blacklist, top_n: int) -> bool:
+    """Tell whether a success state was produced with today's blacklist and N (else it is stale)."""
+    return (
+        state is not None
+        and state.status is TaskStatus.SUCCESS
+        and state.provenance is not None
+        and state.provenance.blacklist_sha256 == blacklist.sha256
+        and state.provenance.top_n == top_n
+    )
+
+
+def process_hour(
+    hour: datetime,
+    services: Services,
+    *,
+    force: bool = False,
+    progress: ProgressCallback | None = None,
+) -> HourResult:
+    """Make sure the hour has a fresh result: skip it if it has one, else claim, compute and store it."""
+    key = format_hour(hour)
+    settings = services.settings
+    blacklist = services.blacklists.get()
+    current = services.state.get(key)
+    fresh = is_fresh(current, blacklist, settings.top_n)
+    if fresh and not force and services.results.exists(hour):
+        assert current is not None
+        rows = current.provenance.rows if current.provenance else 0
+        return HourResult(key, Outcome.CACHED, rows=rows, data_path=current.data_path)
+    # Re-take a success row only when we saw it stale (or force): a row that turned success since
+    # we read it was just computed by another worker.
+    reclaim = force or (current is not None and current.status is TaskStatus.SUCCESS)
+    claimed = services.state.claim(
+        key, services.worker_id, settings.lease_s, settings.max_tries, reclaim_success=reclaim
+    )
+    if claimed is None:
+        return HourResult(key, Outcome.BUSY, error="another worker holds this hour")
+    with _Heartbeat(services.state, key, services.worker_id, settings.lease_s):
+        return _attempt(hour, claimed, blacklist, services, progress)
+
+
+def _attempt(
+    hour: datetime,
+    claimed: TaskState,
+    blacklist: Blacklist,
+    services: Services,
+    progress: ProgressCallback | None,
+) -> HourResult:
+    key, worker, started = claimed.hour, services.worker_id, time.monotonic()
+    try:
+        with services.dumps.fetch(hour, progress) as dump:
+            ranking = rank_dump(dump.path, blacklist, services.settings.top_n)
+        data_path = services.results.write(hour, render_csv(ranking.pages))
+    except DumpNotPublishedError as exc:
+        services.state.finish_failure(key, worker, TaskStatus.UNAVAILABLE, str(exc))
+        return HourResult(key, Outcome.UNAVAILABLE, error=str(exc), seconds=time.monotonic() - started)
+    except (DumpDownloadError, CorruptDumpError, OSError) as exc:
+        return _fail(claimed, services, str(exc), started)
+    except Exception as exc:
+        log.exception("unexpected error while processing %s", key)
+        return _fail(claimed, services, f"unexpected {type(exc).__name__}: {exc}", started)
+    seconds = time.monotonic() - started
+    provenance = Provenance(
+        blacklist_sha256=blacklist.sha256,
+        top_n=services.settings.top_n,
+        dump_bytes=dump.size_bytes,
+        lines_read=ranking.lines_read,
+        lines_skipped=ranking.lines_skipped,
+        rows=len(ranking.pages),
+        duration_s=round(seconds, 3),
+    )
+    services.state.finish_success(key, worker, data_path, provenance)
+    return HourResult(key, Outcome.COMPUTED, len(ranking.pages), seconds, data_path, None, dump.size_bytes)
+
+
+def _fail(claimed: TaskState, services: Services, error: str, started: float) -> HourResult:
+    last_try = claimed.try_count >= claimed.max_tries
+    status = TaskStatus.FAILED if last_try else TaskStatus.QUEUED
+    message = f"try {claimed.try_count}/{claimed.max_tries}: {error}"
+    services.state.finish_failure(claimed.hour, services.worker_id, status, message)
+    outcome = Outcome.FAILED if last_try else Outcome.RETRY
+    return HourResult(claimed.hour, outcome, error=message, seconds=time.monotonic() - started)
+
+
+class _Heartbeat:
+    """Extends the worker's lease on an hour every third of the lease until the block ends."""
+
+    def __init__(self, state: StateStore, hour: str, worker: str, lease_s: float) -> None:
+        self._args = (hour, worker, lease_s)
+        self._state = state
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{hour}", daemon=True)
+
+    def __enter__(self) -> None:
+        self._thread.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._args[2] / 3):
+            try:
+                self._state.heartbeat(*self._args)
+            except Exception:
+                log.warning("heartbeat for %s failed", self._args[0], exc_info=True)

@@ -1,0 +1,167 @@
+"""The reconciler: publishes again the hours whose message was lost, and the hours due for a re-check.
+
+The state store is the source of truth and the queue only wakes workers up, so every pass compares
+the two and publishes what the state says needs work:
+
+- a `running` hour past its lease lost its worker (killed, or its machine died): it is released as
+  `queued` (or `failed` when that was its last try) and published again;
+- a `queued` hour untouched for `stale_queued_s` while the queue is empty lost its message (a
+  broker restarted without persistence, or a worker died holding messages that the embedded SQL
+  transport never redelivers): it is published again;
+- an `unavailable` hour is re-armed and published when its next check is due, and marked `failed`
+  once its dump is still missing a day after the hour.
+
+Publishing twice is harmless: `claim` is atomic and process_hour skips fresh results.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from wikitop.queue.followup import give_up, give_up_at, next_check_at
+from wikitop.queue.hour_queue import BrokerUnavailableError, HourQueue
+from wikitop.settings import Settings
+from wikitop.state import StateStore, TaskState, TaskStatus
+
+log = logging.getLogger(__name__)
+_PAGE_ROWS = 500
+
+
+class Reconciler:
+    """Runs a reconciling pass every `reconcile_interval_s` in a thread of the worker's main process."""
+
+    def __init__(self, settings: Settings, state: StateStore, queue: HourQueue, name: str) -> None:
+        self._settings = settings
+        self._state = state
+        self._queue = queue
+        self.name = name
+        self._published: dict[str, float] = {}  # hour -> monotonic time of this reconciler's last publish
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wikitop-reconciler", daemon=True)
+
+    def start(self) -> None:
+        """Start passing in the background, the first pass at once."""
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop after the current pass (waiting up to `timeout_s`)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                counts = self.run_once()
+                if counts:
+                    log.info("reconciler: %s", ", ".join(f"{n} {what}" for what, n in sorted(counts.items())))
+            except Exception:
+                log.exception("reconciler pass failed")
+            finally:
+                # Hold no database connection between passes: worker processes are forked from this one.
+                self._state.close()
+            self._stop.wait(self._settings.reconcile_interval_s)
+
+    def run_once(self, now: datetime | None = None) -> Counter[str]:
+        """Do one pass; return how many hours it published or failed, by reason."""
+        now = now or datetime.now(UTC)
+        counts: Counter[str] = Counter()
+        try:
+            depth = self._queue.depth()
+            for state in self._stale(now):
+                if state.status is TaskStatus.RUNNING:
+                    self._release_abandoned(state, counts)
+                elif depth == 0 and self._not_published_lately(state.hour):
+                    self._publish(state.hour)
+                    counts["lost messages published again"] += 1
+            self._recheck_unavailable(now, counts)
+            self._queue.prune_delivered()
+        except BrokerUnavailableError as exc:
+            log.warning("reconciler: %s", exc)
+        sweep_stale_files(Path(self._settings.data_dir) / "tmp", self._settings.task_time_limit_s)
+        return counts
+
+    def _stale(self, now: datetime) -> list[TaskState]:
+        # StateStore.stale's annotation names the Protocol's own `list` method, which mypy cannot
+        # iterate; going through Any keeps this right once the Protocol spells it builtins.list.
+        stale: Any = self._state.stale(self._settings.stale_queued_s, now)
+        states: list[TaskState] = stale
+        return states
+
+    def _release_abandoned(self, state: TaskState, counts: Counter[str]) -> None:
+        last_try = state.try_count >= state.max_tries
+        status = TaskStatus.FAILED if last_try else TaskStatus.QUEUED
+        expired = f"{state.lease_expires_at:%Y-%m-%dT%H:%M:%S}Z" if state.lease_expires_at else "?"
+        reason = (
+            f"try {state.try_count}/{state.max_tries}: worker {state.worker} stopped renewing its lease "
+            f"(expired {expired}); released by {self.name}"
+        )
+        self._state.finish_failure(state.hour, state.worker or "", status, reason)
+        released = self._state.get(state.hour)
+        if released is None or released.error != reason:
+            return  # another reconciler released it first
+        if last_try:
+            counts["abandoned hours failed"] += 1
+            return
+        self._publish(state.hour)
+        counts["abandoned hours published again"] += 1
+
+    def _recheck_unavailable(self, now: datetime, counts: Counter[str]) -> None:
+        settings = self._settings
+        for state in self._unavailable_hours():
+            if now >= give_up_at(state.hour):
+                if give_up(self._state, state.hour, self.name, settings, state.error):
+                    counts["missing dumps failed"] += 1
+            elif now >= next_check_at(
+                state, settings.unavailable_recheck_s, settings.unavailable_recheck_max_s
+            ):
+                self._recheck(state.hour, counts)
+
+    def _recheck(self, hour: str, counts: Counter[str]) -> None:
+        # enqueue re-arms the hour atomically: of several reconcilers, one gets it back.
+        if self._state.enqueue([hour], self._settings.max_tries):
+            self._publish(hour)
+            counts["missing dumps checked again"] += 1
+
+    def _unavailable_hours(self) -> list[TaskState]:
+        states: list[TaskState] = []
+        while page := self._state.list(TaskStatus.UNAVAILABLE, limit=_PAGE_ROWS, offset=len(states)):
+            states += page
+            if len(page) < _PAGE_ROWS:
+                break
+        return states
+
+    def _not_published_lately(self, hour: str) -> bool:
+        now = time.monotonic()
+        horizon = now - self._settings.stale_queued_s
+        self._published = {h: at for h, at in self._published.items() if at > horizon}
+        return hour not in self._published
+
+    def _publish(self, hour: str) -> None:
+        self._queue.submit(hour)
+        self._published[hour] = time.monotonic()
+
+
+def sweep_stale_files(directory: Path, older_than_s: float) -> int:
+    """Delete the files in `directory` unchanged for `older_than_s`: downloads of killed workers."""
+    # No live task keeps a download longer than the task time limit, after which it is killed.
+    cutoff = time.time() - older_than_s
+    removed = 0
+    try:
+        entries = list(directory.iterdir())
+    except FileNotFoundError:
+        return 0
+    for path in entries:
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed

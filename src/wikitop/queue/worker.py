@@ -1,0 +1,70 @@
+"""`wikitop worker`: a Celery worker (prefork pool) computing hours, plus the reconciler thread.
+
+Why prefork rather than threads: ranking an hour is CPU-bound Python and Arrow work, so separate
+processes use every core; a process that dies (out of memory, killed by the task time limit) is
+replaced and its message handed back (`reject_on_worker_lost`) while the other processes go on;
+and replacing processes after MAX_TASKS_PER_CHILD hours returns their memory to the system.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import Any
+
+from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
+
+from wikitop.queue.app import describe_broker, make_app
+from wikitop.queue.hour_queue import HourQueue
+from wikitop.queue.reconciler import Reconciler
+from wikitop.queue.tasks import register_tasks
+from wikitop.settings import Settings
+from wikitop.state import open_state_store
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(settings: Settings, concurrency: int, loglevel: str = "INFO") -> int:
+    """Run a worker until SIGTERM/SIGINT (warm shutdown: running hours finish); return its exit code."""
+    app = make_app(settings)
+    register_tasks(app, settings)
+    name = f"wikitop-{os.getpid()}@{socket.gethostname()}"
+    _run_reconciler_with_worker(settings, HourQueue(settings, app), name)
+    log.info("worker %s: %d processes, queue %s", name, concurrency, describe_broker(app.conf.broker_url))
+    worker = app.Worker(
+        hostname=name,
+        pool_cls="prefork",
+        concurrency=concurrency,
+        loglevel=loglevel,
+        optimization="fair",
+        # Gossip, mingle and heartbeats are for worker-to-worker chatter this service does not use.
+        without_gossip=True,
+        without_mingle=True,
+        without_heartbeat=True,
+    )
+    worker.start()
+    return int(worker.exitcode or 0)
+
+
+def _run_reconciler_with_worker(settings: Settings, queue: HourQueue, name: str) -> None:
+    """Start the reconciler once the worker is ready (its processes forked), stop it on shutdown."""
+    running: list[Reconciler] = []
+
+    def start(**_: Any) -> None:
+        reconciler = Reconciler(settings, open_state_store(settings.resolved_state_url), queue, name)
+        running.append(reconciler)
+        reconciler.start()
+        log.info("reconciler started: a pass every %.0f s", settings.reconcile_interval_s)
+
+    def stop(**_: Any) -> None:
+        for reconciler in running:
+            reconciler.stop(timeout_s=0)
+
+    def join(**_: Any) -> None:
+        while running:
+            running.pop().stop()
+
+    worker_ready.connect(start, weak=False, dispatch_uid="wikitop-reconciler-start")
+    worker_shutting_down.connect(stop, weak=False, dispatch_uid="wikitop-reconciler-stop")
+    worker_shutdown.connect(join, weak=False, dispatch_uid="wikitop-reconciler-join")

@@ -1,0 +1,443 @@
+"""The engine: parse an hourly dump, drop blacklisted rows, keep the top N pages of each domain code.
+
+How it stays fast and exact (the hot path; see bench/bench_engine.py for figures):
+- The gzip stream is inflated by ISA-L in a background thread while the main thread parses.
+- Each chunk of lines is parsed by Arrow's multi-threaded CSV reader into byte columns (no UTF-8
+  decoding, so invalid UTF-8 cannot crash anything; text is decoded only for the output rows).
+- Lines that need Python (a field starting with `"`, or a `\\r`) are unquoted first; see `split_line`.
+- Wikimedia's files are sorted by (domain_code, page_title). While the rows keep arriving in strictly
+  increasing order, no key can repeat, so every chunk is reduced on its own to its top N per domain
+  (found with a partial sort, never a full one). If a row ever arrives out of order, the hour is
+  computed again from the start by the general path: aggregate every row, then rank.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from isal import igzip_threaded
+
+from wikitop.blacklist import Blacklist
+from wikitop.errors import CorruptDumpError
+
+CHUNK_BYTES = 16 << 20
+_COLUMNS = ["domain", "title", "views", "size"]
+# Leading zeros, then at most 19 significant digits: anything longer cannot fit in int64.
+_DIGITS = r"^0*[0-9]{1,19}$"
+_MAX_VIEWS = 2**63 - 1
+
+Key = tuple[bytes, bytes]
+_EMPTY = pa.table({"domain": pa.array([], pa.binary()), "title": pa.array([], pa.binary()), "views": pa.array([], pa.uint64())})
+
+
+@dataclass(frozen=True)
+class RankedPage:
+    """One output row: a page's rank within its domain code, and its views."""
+
+    domain: str
+    rank: int
+    title: str
+    views: int
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The top pages of every domain code, ordered by domain (code point order) then rank."""
+
+    pages: list[RankedPage]
+    lines_read: int
+    lines_skipped: int
+
+
+class _OutOfOrder(Exception):
+    """Rows arrived out of (domain, title) order: the per-chunk shortcut is not valid for this dump."""
+
+
+@dataclass
+class _Tally:
+    """Running counters and the candidate rows kept so far."""
+
+    lines_read: int = 0
+    lines_skipped: int = 0
+    candidates: dict[bytes, list[tuple[int, bytes]]] = field(default_factory=lambda: defaultdict(list))
+    side_rows: dict[Key, int] = field(default_factory=lambda: defaultdict(int))
+    last_key: Key | None = None
+
+
+def split_line(line: bytes) -> list[bytes] | None:
+    """Split a line into fields on single spaces, unquoting fields that start with `"`.
+
+    Inside quotes `\\"` is `"` and `\\\\` is `\\` (any other backslash stays). A quoted field ends at its
+    closing quote, so anything but a space or the end of the line right after it, or an
+    unterminated quote, makes the line malformed: None.
+    """
+    fields: list[bytes] = []
+    current = bytearray()
+    at_start, i, n = True, 0, len(line)
+    while i < n:
+        byte = line[i]
+        if byte == 0x20:
+            fields.append(bytes(current))
+            current.clear()
+            at_start = True
+            i += 1
+        elif byte == 0x22 and at_start:
+            end = _read_quoted(line, i + 1, current)
+            if end < 0 or (end < n and line[end] != 0x20):
+                return None
+            at_start, i = False, end
+        else:
+            current.append(byte)
+            at_start = False
+            i += 1
+    fields.append(bytes(current))
+    return fields
+
+
+def _read_quoted(line: bytes, i: int, out: bytearray) -> int:
+    """Append the quoted field starting at `i` (after the opening quote); return the index after it, or -1."""
+    n = len(line)
+    while i < n:
+        byte = line[i]
+        if byte == 0x5C and i + 1 < n and line[i + 1] in (0x22, 0x5C):
+            out.append(line[i + 1])
+            i += 2
+        elif byte == 0x22:
+            return i + 1
+        else:
+            out.append(byte)
+            i += 1
+    return -1
+
+
+def parse_record(line: bytes) -> tuple[bytes, bytes, int] | None:
+    """Parse one line the slow, general way: (domain, title, views), or None when malformed."""
+    fields = split_line(line)
+    if fields is None or len(fields) != 4:
+        return None
+    views = fields[2]
+    if not views.isdigit() or not views.isascii() or int(views) > _MAX_VIEWS:
+        return None
+    return fields[0], fields[1], int(views)
+
+
+def rank_dump(path: Path, blacklist: Blacklist, top_n: int, chunk_bytes: int = CHUNK_BYTES) -> Ranking:
+    """Rank a gzip dump file; a truncated or corrupt gzip raises CorruptDumpError."""
+
+    if path.stat().st_size == 0:
+        raise CorruptDumpError(f"{path} is empty: not a gzip stream")
+
+    def open_stream() -> AbstractContextManager[BinaryIO]:
+        return igzip_threaded.open(path, "rb", threads=1)  # type: ignore[no-any-return]
+
+    return rank_stream(open_stream, blacklist, top_n, chunk_bytes)
+
+
+def rank_stream(
+    open_stream: Callable[[], AbstractContextManager[BinaryIO] | BinaryIO],
+    blacklist: Blacklist,
+    top_n: int,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Ranking:
+    """Rank an uncompressed dump; `open_stream` may be called twice (once more for unsorted dumps)."""
+    try:
+        return _rank(open_stream, blacklist, top_n, chunk_bytes, assume_sorted=True)
+    except _OutOfOrder:
+        return _rank(open_stream, blacklist, top_n, chunk_bytes, assume_sorted=False)
+
+
+def _rank(
+    open_stream: Callable[[], AbstractContextManager[BinaryIO] | BinaryIO],
+    blacklist: Blacklist,
+    top_n: int,
+    chunk_bytes: int,
+    assume_sorted: bool,
+) -> Ranking:
+    tally = _Tally()
+    unsorted_tables: list[pa.Table] = []
+    with _as_context(open_stream()) as stream:
+        for chunk in _read_chunks(stream, chunk_bytes):
+            table = _parse_chunk(chunk, tally)
+            if assume_sorted:
+                _check_order(table, tally)
+                _keep_candidates(table, blacklist, top_n, tally)
+            else:
+                unsorted_tables.append(table)
+    if not assume_sorted and unsorted_tables:
+        _keep_candidates(_aggregate(unsorted_tables), blacklist, top_n, tally, titles_sorted=False)
+    _add_side_rows(tally, blacklist)
+    return Ranking(_final_pages(tally.candidates, top_n), tally.lines_read, tally.lines_skipped)
+
+
+def _as_context(
+    stream: AbstractContextManager[BinaryIO] | BinaryIO,
+) -> AbstractContextManager[BinaryIO]:
+    return stream if hasattr(stream, "__enter__") else _Closing(stream)  # type: ignore[return-value]
+
+
+class _Closing:
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+
+    def __enter__(self) -> BinaryIO:
+        return self.stream
+
+    def __exit__(self, *exc: object) -> None:
+        self.stream.close()
+
+
+def _read_chunks(stream: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
+    """Yield chunks of whole lines; decompression errors become CorruptDumpError."""
+    rest = b""
+    while True:
+        try:
+            block = stream.read(chunk_bytes)
+        except (EOFError, OSError, zlib.error, ValueError) as exc:
+            raise CorruptDumpError(f"corrupt or truncated gzip stream: {exc}") from exc
+        if not block:
+            break
+        cut = block.rfind(b"\n")
+        if cut < 0:
+            rest += block
+            continue
+        yield rest + block[: cut + 1]
+        rest = block[cut + 1 :]
+    if rest:
+        yield rest
+
+
+def _parse_chunk(chunk: bytes, tally: _Tally) -> pa.Table:
+    """Parse a chunk of whole lines into a table of valid (domain, title, views) rows."""
+    chunk = _unquote_chunk(chunk, tally)
+    if not chunk:
+        return _EMPTY
+    table, invalid = _read_csv(chunk)
+    views, valid = _parse_views(table.column("views"))
+    table = table.set_column(2, "views", views)
+    if valid is not None:
+        table = table.filter(valid)
+    skipped = invalid + (0 if valid is None else len(valid) - pc.sum(valid).as_py())
+    tally.lines_read += table.num_rows + skipped
+    tally.lines_skipped += skipped
+    return table
+
+
+def _read_csv(chunk: bytes) -> tuple[pa.Table, int]:
+    """Split a chunk on single spaces into (domain, title, views); count rows without 4 fields."""
+    invalid = _InvalidRows()
+    table = pacsv.read_csv(
+        pa.py_buffer(chunk),
+        read_options=pacsv.ReadOptions(column_names=_COLUMNS, block_size=4 << 20),
+        parse_options=pacsv.ParseOptions(
+            delimiter=" ",
+            quote_char=False,
+            escape_char=False,
+            ignore_empty_lines=False,
+            invalid_row_handler=invalid,
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(_COLUMNS, pa.binary()),
+            include_columns=_COLUMNS[:3],
+        ),
+    )
+    return table, invalid.count
+
+
+class _InvalidRows:
+    """Arrow's invalid-row handler: counts rows without exactly 4 fields and skips them."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, row: object) -> str:
+        with self._lock:
+            self.count += 1
+        return "skip"
+
+
+def _parse_views(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray | None]:
+    """Cast the views column to uint64; when some values are not valid counts, also return a mask."""
+    # Fast path: Arrow's integer cast rejects signs, spaces and empties, but accepts hex ("0x10").
+    try:
+        views = pc.cast(column, pa.uint64())
+        hexadecimal = pc.any(pc.match_substring(column, "x")).as_py() or pc.any(pc.match_substring(column, "X")).as_py()
+        if not hexadecimal and (pc.max(views).as_py() or 0) <= _MAX_VIEWS:
+            return views, None
+    except pa.ArrowInvalid:
+        pass
+    valid = pc.match_substring_regex(column, _DIGITS)
+    cleaned = pc.if_else(valid, column, pa.scalar(b"0", pa.binary()))
+    views = pc.cast(cleaned, pa.uint64())
+    valid = pc.and_(valid, pc.less_equal(views, pa.scalar(_MAX_VIEWS, pa.uint64())))
+    return views, valid
+
+
+def _unquote_chunk(chunk: bytes, tally: _Tally) -> bytes:
+    """Rewrite lines that Arrow cannot split (quoted fields, `\\r`) so that it can, or set them aside.
+
+    A line whose unquoted fields hold no space or `\\r` is rewritten in place, keeping the file's order.
+    Otherwise its key can never equal a key of the Arrow path (those hold no space or `\\r`), so it
+    is summed on the side and joins the candidates at the end. Malformed ones are counted.
+    """
+    starts = _special_line_starts(chunk)
+    if not starts:
+        return chunk
+    pieces: list[bytes] = []
+    position = 0
+    for start in starts:
+        end = chunk.find(b"\n", start)
+        end = len(chunk) if end < 0 else end
+        pieces.append(chunk[position:start])
+        position = end + 1
+        record = parse_record(chunk[start:end])
+        if record is None:
+            tally.lines_read += 1
+            tally.lines_skipped += 1
+        elif any(b" " in part or b"\r" in part for part in record[:2]):
+            tally.lines_read += 1
+            tally.side_rows[record[0], record[1]] += record[2]
+        else:
+            pieces.append(b"%s %s %d 0\n" % record)
+    pieces.append(chunk[position:])
+    return b"".join(pieces)
+
+
+def _special_line_starts(chunk: bytes) -> list[int]:
+    """Return the sorted start offsets of lines with a field starting with `"` or holding a `\\r`."""
+    if b'"' not in chunk and b"\r" not in chunk:
+        return []
+    buffer = np.frombuffer(chunk, dtype=np.uint8)
+    quotes = np.flatnonzero(buffer == 0x22)
+    previous = buffer[np.maximum(quotes - 1, 0)]
+    at_field_start = quotes[(quotes == 0) | (previous == 0x20) | (previous == 0x0A)]
+    hits = np.union1d(at_field_start, np.flatnonzero(buffer == 0x0D))
+    return sorted({chunk.rfind(b"\n", 0, int(hit)) + 1 for hit in hits.tolist()})
+
+
+def _check_order(table: pa.Table, tally: _Tally) -> None:
+    """Raise _OutOfOrder unless keys strictly increase within the table and after the previous one."""
+    if table.num_rows == 0:
+        return
+    domains = table.column("domain").combine_chunks()
+    titles = table.column("title").combine_chunks()
+    first: Key = (domains[0].as_py(), titles[0].as_py())
+    if tally.last_key is not None and not first > tally.last_key:
+        raise _OutOfOrder
+    if table.num_rows > 1:
+        d0, d1 = domains[:-1], domains[1:]
+        ordered = pc.or_(pc.greater(d1, d0), pc.and_(pc.equal(d1, d0), pc.greater(titles[1:], titles[:-1])))
+        if not pc.all(ordered).as_py():
+            raise _OutOfOrder
+    tally.last_key = (domains[-1].as_py(), titles[-1].as_py())
+
+
+def _aggregate(tables: list[pa.Table]) -> pa.Table:
+    """Sum views per (domain, title) over all rows, grouped by domain: the path for unsorted dumps.
+
+    Titles within a domain stay in no particular order (sorting 6M strings costs seconds);
+    `_top_of_run` then breaks ties by comparing the few candidate titles themselves.
+    """
+    summed = pa.concat_tables(tables).group_by(["domain", "title"]).aggregate([("views", "sum")])
+    summed = summed.rename_columns({"views_sum": "views"})
+    codes = pc.dictionary_encode(summed.column("domain")).combine_chunks().indices.to_numpy()
+    return summed.take(np.argsort(codes, kind="stable"))
+
+
+def _keep_candidates(
+    table: pa.Table, blacklist: Blacklist, top_n: int, tally: _Tally, titles_sorted: bool = True
+) -> None:
+    """Add the top N non-blacklisted rows of each domain run to the candidates.
+
+    Rows of one domain are contiguous; `titles_sorted` says whether titles ascend within a run.
+    """
+    if table.num_rows == 0:
+        return
+    domains = table.column("domain").combine_chunks()
+    titles = table.column("title").combine_chunks()
+    views = table.column("views").to_numpy().astype(np.int64, copy=False)
+    changes = np.flatnonzero(pc.not_equal(domains[1:], domains[:-1]).to_numpy(zero_copy_only=False))
+    starts = [0, *(changes + 1).tolist()]
+    ends = [*starts[1:], table.num_rows]
+    for start, end in zip(starts, ends, strict=True):
+        domain: bytes = domains[start].as_py()
+        checked = blacklist if domain in blacklist.domain_codes else None
+        run = _top_of_run(views[start:end], titles, start, domain, checked, top_n, titles_sorted)
+        tally.candidates[domain].extend(run)
+
+
+def _top_of_run(
+    views: np.ndarray,
+    titles: pa.BinaryArray,
+    offset: int,
+    domain: bytes,
+    blacklist: Blacklist | None,
+    top_n: int,
+    titles_sorted: bool,
+) -> list[tuple[int, bytes]]:
+    """Top N (views, title) of one domain's title-sorted run, skipping blacklisted rows.
+
+    Looks at the K best rows first (a partial sort); when blacklisted rows leave fewer than N,
+    K grows by the number removed, until N rows are found or the run is exhausted.
+    """
+    size = len(views)
+    k = top_n
+    while True:
+        if size <= k:
+            index = np.arange(size)
+        else:
+            kth = np.partition(views, size - k)[size - k]
+            index = np.flatnonzero(views >= kth)
+        order = _best_first(index, views, titles, offset, titles_sorted)
+        kept: list[tuple[int, bytes]] = []
+        for i in order:
+            title: bytes = titles[offset + i].as_py()
+            if blacklist is not None and blacklist.contains(domain, title):
+                continue
+            kept.append((int(views[i]), title))
+            if len(kept) == top_n:
+                return kept
+        if len(index) == size:
+            return kept
+        k = top_n + (len(order) - len(kept))
+
+
+def _best_first(
+    index: np.ndarray, views: np.ndarray, titles: pa.BinaryArray, offset: int, titles_sorted: bool
+) -> list[int]:
+    """Order candidate positions by views descending, then title ascending."""
+    if titles_sorted:
+        # Within a title-sorted run, position order is title order.
+        return index[np.lexsort((index, -views[index]))].tolist()  # type: ignore[no-any-return]
+    return sorted(index.tolist(), key=lambda i: (-int(views[i]), titles[offset + i].as_py()))
+
+
+def _add_side_rows(tally: _Tally, blacklist: Blacklist) -> None:
+    """Add the rows set aside by `_unquote_chunk` (already summed) to the candidates."""
+    for (domain, title), views in tally.side_rows.items():
+        if not blacklist.contains(domain, title):
+            tally.candidates[domain].append((views, title))
+
+
+def _final_pages(candidates: dict[bytes, list[tuple[int, bytes]]], top_n: int) -> list[RankedPage]:
+    """Rank each domain's candidates (views desc, title asc) and decode the kept rows for output."""
+    pages: list[RankedPage] = []
+    for domain in sorted(candidates, key=lambda code: (code.decode("utf-8", "replace"), code)):
+        best = sorted(candidates[domain], key=lambda row: (-row[0], row[1]))[:top_n]
+        name = domain.decode("utf-8", "replace")
+        pages.extend(
+            RankedPage(name, rank, title.decode("utf-8", "replace"), views)
+            for rank, (views, title) in enumerate(best, start=1)
+        )
+    return pages

@@ -1,0 +1,130 @@
+"""One typed Settings object: every WIKITOP_* setting, its default, unit and meaning.
+
+Sources, highest priority first: environment variables, a `.env` file in the working directory,
+the TOML file named by WIKITOP_CONFIG, then the defaults below. Nothing else reads os.environ.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from wikitop import __version__
+from wikitop.errors import ConfigError
+
+DEFAULT_DUMPS_URL = "https://dumps.wikimedia.org/other/pageviews"
+DEFAULT_BLACKLIST_URL = (
+    "https://s3.amazonaws.com/dd-interview-data/data_engineer/wikipedia/blacklist_domains_and_pages"
+)
+DEFAULT_USER_AGENT = f"wikitop/{__version__} (https://github.com/wikitop/wikitop; hourly top pages)"
+# Wikimedia answers 503 to a client that opens more than 3 connections at once.
+MAX_DOWNLOAD_CONCURRENCY = 3
+
+
+class Settings(BaseSettings):
+    """Every setting of wikitop; the README's settings table lists the same names."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WIKITOP_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Field(Path("./data"), description="root of the defaults below")
+    results_url: str = Field("", description="where result files go (default <data dir>/reports)")
+    state_url: str = Field("", description="task-state store (default sqlite:///<data dir>/state.sqlite3)")
+    dumps_url: str = Field(DEFAULT_DUMPS_URL, description="base of the dumps: http(s) URL or local directory")
+    blacklist_url: str = Field(DEFAULT_BLACKLIST_URL, description="http(s) URL or local file; empty = none")
+    top_n: int = Field(25, ge=1, le=100_000, description="pages per domain")
+    max_tries: int = Field(3, ge=1, le=100, description="attempts per hour before `failed`")
+    download_concurrency: int = Field(
+        2, ge=1, le=MAX_DOWNLOAD_CONCURRENCY, description="downloads at once, never above 3"
+    )
+    max_range_hours: int = Field(744, ge=1, description="longest range one command or request may ask for")
+    user_agent: str = Field(DEFAULT_USER_AGENT, min_length=1, description="sent with every request")
+    http_timeout_s: float = Field(60.0, gt=0, description="seconds without progress before a request fails")
+    http_retries: int = Field(5, ge=0, le=20, description="retries of one request on 5xx/429/timeouts")
+    http_backoff_s: float = Field(1.0, ge=0, description="first retry delay; doubles each retry (max 60 s)")
+    lease_s: float = Field(60.0, gt=0, description="a worker's claim on an hour lapses this long after its last heartbeat")
+    blacklist_max_age_s: int = Field(86_400, ge=0, description="refetch the cached blacklist after this age")
+    keep_dumps: bool = Field(False, description="keep downloaded dumps under <data dir>/dumps")
+    broker_url: str = Field("", description="Celery broker; empty = embedded SQLite queue in the data dir")
+    config: Path | None = Field(None, description="optional TOML file with these settings")
+
+    @field_validator("dumps_url", "results_url", "state_url", "blacklist_url", "broker_url")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get("WIKITOP_CONFIG")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    @property
+    def resolved_results_url(self) -> str:
+        """The results location, defaulting to <data dir>/reports."""
+        return self.results_url or str(self.data_dir / "reports")
+
+    @property
+    def resolved_state_url(self) -> str:
+        """The state store URL, defaulting to SQLite in the data dir."""
+        return self.state_url or f"sqlite:///{self.data_dir / 'state.sqlite3'}"
+
+    @property
+    def resolved_broker_url(self) -> str:
+        """The Celery broker URL, defaulting to an SQLite database in the data dir."""
+        return self.broker_url or f"sqla+sqlite:///{self.data_dir / 'queue.sqlite3'}"
+
+    # Queue workers (wikitop worker / serve); see wikitop.queue.
+    reconcile_interval_s: float = Field(
+        15.0, gt=0, description="seconds between a worker's passes that re-publish lost and due hours"
+    )
+    stale_queued_s: float = Field(
+        120.0, gt=0, description="a queued hour untouched this long, with the queue empty, is published again"
+    )
+    retry_backoff_s: float = Field(
+        15.0, ge=0, description="wait before retrying a failed attempt; doubles each try (max 60 s)"
+    )
+    unavailable_recheck_s: float = Field(
+        300.0, gt=0, description="first wait before asking again for a dump not published yet; then doubles"
+    )
+    unavailable_recheck_max_s: float = Field(
+        3600.0, gt=0, description="longest wait between two checks of a dump not published yet"
+    )
+    task_time_limit_s: float = Field(
+        3600.0, gt=0, description="a worker process busy with one hour longer than this is killed"
+    )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings once; an invalid one raises ConfigError naming the variable and the problem."""
+    config_file = os.environ.get("WIKITOP_CONFIG")
+    if config_file and not Path(config_file).is_file():
+        raise ConfigError(f"WIKITOP_CONFIG={config_file!r}: no such file (expected a TOML file)")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"WIKITOP_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            f" (got {err.get('input')!r})"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid setting: {problems}") from None

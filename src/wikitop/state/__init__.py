@@ -1,0 +1,135 @@
+"""Task state: one row per hour, the source of truth that CLI, API and workers share.
+
+`open_state_store(url)` picks the backend from the URL scheme: `sqlite:///path` (default) or
+`postgresql://...`. Every backend implements the `StateStore` Protocol and passes the same
+contract tests (tests/test_state_contract.py). A MongoDB backend would be one more module here.
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+
+class TaskStatus(StrEnum):
+    """Lifecycle of an hour: queued -> running -> success | failed | unavailable."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What produced a result: enough to tell whether it is stale and how costly it was."""
+
+    blacklist_sha256: str
+    top_n: int
+    dump_bytes: int
+    lines_read: int
+    lines_skipped: int
+    rows: int
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """The state of one hour's task (`hour` is YYYYMMDDHH, timestamps are aware UTC datetimes)."""
+
+    hour: str
+    status: TaskStatus
+    try_count: int
+    max_tries: int
+    data_path: str | None = None
+    error: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    worker: str | None = None
+    lease_expires_at: datetime | None = None
+    provenance: Provenance | None = field(default=None)
+
+
+class StateStore(Protocol):
+    """Persistent task state; every method is atomic and safe under concurrent processes."""
+
+    def get(self, hour: str) -> TaskState | None:
+        """Return the state of `hour`, or None if it was never asked for."""
+        ...
+
+    def get_many(self, hours: builtins.list[str]) -> dict[str, TaskState]:
+        """Return the states of the hours that exist among `hours`."""
+        ...
+
+    def list(
+        self,
+        status: TaskStatus | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[TaskState]:
+        """Return states ordered by hour, filtered by status and inclusive hour bounds."""
+        ...
+
+    def count(self, status: TaskStatus | None = None, start: str | None = None, end: str | None = None) -> int:
+        """Return how many states match the same filters as `list`."""
+        ...
+
+    def enqueue(self, hours: builtins.list[str], max_tries: int) -> builtins.list[str]:
+        """Create missing hours and re-arm failed/unavailable ones as `queued` with try_count 0.
+
+        Returns the hours that now need work (newly created or re-armed); hours that are queued,
+        running or success are left untouched and not returned.
+        """
+        ...
+
+    def claim(
+        self, hour: str, worker: str, lease_s: float, max_tries: int, reclaim_success: bool = False
+    ) -> TaskState | None:
+        """Atomically take `hour` for `worker`: status -> running, try_count + 1, lease set.
+
+        Creates the row (with `max_tries`) if missing. Succeeds when the hour is queued, failed or
+        unavailable, or running with an expired lease (its worker died); a success row only when
+        `reclaim_success` (stale result or --force). Returns None otherwise (another worker holds
+        a live lease, or the hour turned success meanwhile).
+        """
+        ...
+
+    def heartbeat(self, hour: str, worker: str, lease_s: float) -> bool:
+        """Extend the lease of a running hour held by `worker`; False if it is no longer held."""
+        ...
+
+    def finish_success(self, hour: str, worker: str, data_path: str, provenance: Provenance) -> None:
+        """Mark the hour success with its result path and provenance (only if `worker` holds it)."""
+        ...
+
+    def finish_failure(self, hour: str, worker: str, status: TaskStatus, error: str) -> None:
+        """Release the hour with status queued (will retry), failed or unavailable, and the reason."""
+        ...
+
+    def stale(self, older_than_s: float, now: datetime | None = None) -> builtins.list[TaskState]:
+        """Return hours needing a nudge: queued ones untouched for `older_than_s`, running ones past lease."""
+        ...
+
+    def ping(self) -> None:
+        """Raise if the store cannot be reached."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+def open_state_store(url: str) -> StateStore:
+    """Open the task-state store at `url` (sqlite:///path or postgresql://...), upgrading its schema."""
+    # Imported here so that importing wikitop.state loads neither SQLAlchemy nor Alembic.
+    from wikitop.state.sql import open_sql_store
+
+    return open_sql_store(url)

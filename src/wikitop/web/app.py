@@ -1,0 +1,72 @@
+"""create_app: the Flask application of wikitop's HTTP API, its OpenAPI document and docs page."""
+
+from __future__ import annotations
+
+from apiflask import APIBlueprint, APIFlask
+
+from wikitop import __version__
+from wikitop.services import Services, build_services
+from wikitop.settings import Settings, load_settings
+from wikitop.web import legacy, reports
+from wikitop.web.errors import register_error_handlers
+from wikitop.web.inputs import EXTENSION, current_service
+from wikitop.web.schemas import HealthOut
+from wikitop.web.service import HourQueue, ReportService
+
+# Bodies are a few hundred bytes; anything much larger is a mistake or an attack.
+MAX_BODY_BYTES = 64 * 1024
+DESCRIPTION = """The 25 most viewed pages of every Wikipedia domain code, hour by hour.
+
+Ask for hours with `POST /api/v1/reports` (or the prototype's `/ask_page_views`); workers download
+and rank Wikimedia's hourly dumps; read the states and results under `/api/v1/reports`.
+Hours are UTC, written `2020010115` or `2020-01-01T15`."""
+
+health = APIBlueprint("health", __name__, tag="Health")
+
+
+def create_app(
+    settings: Settings | None = None, services: Services | None = None, queue: HourQueue | None = None
+) -> APIFlask:
+    """Build the API on `services` (default: built from the settings) and `queue` (default: the broker's)."""
+    settings = settings or (services.settings if services else load_settings())
+    services = services or build_services(settings)
+    app = APIFlask(
+        __name__, title="wikitop", version=__version__, docs_path="/docs", spec_path="/openapi.json"
+    )
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, DESCRIPTION=DESCRIPTION)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION] = ReportService(
+        settings, services.state, services.results, queue or open_queue(settings)
+    )
+    register_error_handlers(app)
+    app.spec_processor(legacy.document_inputs)
+    for blueprint in (legacy.bp, reports.bp, health):
+        app.register_blueprint(blueprint)
+    return app
+
+
+def open_queue(settings: Settings) -> HourQueue:
+    """The broker's queue; imported here so that importing the web app loads no Celery."""
+    from wikitop.queue import HourQueue as CeleryHourQueue
+
+    queue: HourQueue = CeleryHourQueue(settings)
+    return queue
+
+
+@health.get("/healthz")
+@health.output(HealthOut, description="The process is up")
+def healthz() -> HealthOut:
+    """Liveness: the process answers."""
+    return HealthOut(status="ok")
+
+
+@health.get("/readyz")
+@health.output(HealthOut, description="The state store and the queue answer")
+@health.doc(responses={503: "A dependency failed: `checks` names it and why"})
+def readyz() -> tuple[HealthOut, int]:
+    """Readiness: the state store and the queue's broker answer a ping."""
+    checks = current_service().readiness()
+    ready = all(result == "ok" for result in checks.values())
+    failed = ", ".join(name for name, result in checks.items() if result != "ok")
+    status = "ready" if ready else f"not ready: {failed} failed"
+    return HealthOut(status=status, checks=checks), 200 if ready else 503

@@ -1,0 +1,94 @@
+"""Every error as JSON `{"message": ...}`: bad input, unknown routes, wrong methods, big bodies, crashes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIFlask, HTTPError
+from apiflask.types import ResponseHeaderType
+from flask import Request, request
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
+
+from wikitop.errors import UsageError
+from wikitop.web.service import ResultNotReadyError, TaskNotFoundError
+
+ErrorResponse = tuple[dict[str, Any], int, ResponseHeaderType]
+# The OpenAPI schema of every error body.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "message": {"type": "string", "description": "what went wrong and the expected form"},
+        "detail": {"type": "object", "description": "per-field problems of a validation error"},
+    },
+    "required": ["message"],
+}
+_LOCATIONS = {"json": "JSON body", "query": "query parameter", "body": "field"}
+
+
+class JsonRequest(Request):
+    """A request whose undecodable JSON body is a 400 that says what was expected."""
+
+    def on_json_loading_failed(self, e: ValueError | None) -> Any:
+        """Raise a 400 naming the decoding problem and the expected form."""
+        reason = f"it is not valid JSON ({e})" if e is not None else "its content type is not JSON"
+        raise BadRequest(f"cannot read the request body: {reason}; expected a JSON object (see /docs)")
+
+
+def describe_invalid(detail: dict[str, Any]) -> str:
+    """Turn APIFlask's {location: {field: [messages]}} into one readable sentence."""
+    problems = []
+    for location, fields in detail.items():
+        where = _LOCATIONS.get(location, location)
+        for field, messages in fields.items():
+            subject = where if field == "_schema" else f"{where} {field!r}"
+            problems.append(f"{subject}: {'; '.join(messages)}")
+    return "invalid request: " + "; ".join(problems) + " (see /docs for the expected form)"
+
+
+def http_error_response(error: HTTPError) -> ErrorResponse:
+    """APIFlask's error processor: validation errors and abort() become `{"message", "detail"?}`."""
+    is_validation = bool(error.detail) and all(isinstance(v, dict) for v in error.detail.values())
+    message = describe_invalid(error.detail) if is_validation else str(error.message)
+    body: dict[str, Any] = {"message": message}
+    if error.detail:
+        body["detail"] = error.detail
+    return body, error.status_code, error.headers
+
+
+def werkzeug_error_response(error: HTTPException) -> ErrorResponse:
+    """Routing, method, size and decoding errors, and crashes, with a message for people."""
+    code = error.code or 500
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    return {"message": _werkzeug_message(error, code)}, code, headers
+
+
+def _werkzeug_message(error: HTTPException, code: int) -> str:
+    if code == 404:
+        return f"no such endpoint: {request.method} {request.path} (the endpoints are listed at /docs)"
+    if code == 405:
+        allowed = ", ".join(sorted(getattr(error, "valid_methods", None) or []))
+        return f"method {request.method} is not allowed on {request.path}: use {allowed}"
+    if code == 413:
+        limit = request.max_content_length
+        return f"the request body is too large: at most {limit} bytes are accepted"
+    if isinstance(error, InternalServerError):
+        # Flask has logged the traceback already; the client only learns that there is one.
+        return "internal error: the server log has the details"
+    return error.description or error.name
+
+
+def register_error_handlers(app: APIFlask) -> None:
+    """Make every error response JSON with a `message`."""
+    app.request_class = JsonRequest
+    app.error_processor(http_error_response)
+    # Registered after error_processor, which installs APIFlask's own handler that drops descriptions.
+    app.register_error_handler(HTTPException, werkzeug_error_response)
+    app.register_error_handler(UsageError, lambda exc: ({"message": str(exc)}, 400))
+    app.register_error_handler(TaskNotFoundError, lambda exc: ({"message": str(exc)}, 404))
+    app.register_error_handler(ResultNotReadyError, lambda exc: ({"message": str(exc)}, 404))
+    app.config.update(
+        VALIDATION_ERROR_STATUS_CODE=400,
+        VALIDATION_ERROR_DESCRIPTION="Invalid request",
+        VALIDATION_ERROR_SCHEMA=ERROR_SCHEMA,
+        HTTP_ERROR_SCHEMA=ERROR_SCHEMA,
+    )

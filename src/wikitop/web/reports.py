@@ -1,0 +1,83 @@
+"""The REST API under /api/v1: ask for hours, list and read their states, their top pages and CSV files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask import Response
+
+from wikitop.web.inputs import current_service
+from wikitop.web.schemas import (
+    AskedOut,
+    AskReports,
+    ListReports,
+    ReportOut,
+    ReportPage,
+    TopOut,
+    TopQuery,
+    asked_out,
+    report_out,
+    top_out,
+)
+
+bp = APIBlueprint("reports", __name__, url_prefix="/api/v1", tag="Reports")
+NOT_FOUND = "The hour was never asked for, or it has no result yet"
+CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The result file", "content": {"text/csv": {"schema": {"type": "string"}}}},
+    400: {"description": "Bad hour"},
+    404: {"description": NOT_FOUND},
+}
+
+
+@bp.post("/reports")
+@bp.input(AskReports, location="json", example={"start": "2020010115", "end": "2020010119", "force": False})
+@bp.output(AskedOut, status_code=202, description="The hours were recorded; those needing work were queued")
+@bp.doc(responses={400: "Bad hour, range or body", 413: "Body over the size limit"})
+def ask_reports(json_data: AskReports) -> AskedOut:
+    """Ask for the top pages of start..end.
+
+    The whole range is validated first. Hours that are queued, running or already have a result
+    are not submitted again; failed ones are retried; `force` recomputes every hour of the range.
+    """
+    return asked_out(current_service().ask(json_data.start, json_data.end, json_data.force))
+
+
+@bp.get("/reports")
+@bp.input(ListReports, location="query")
+@bp.output(ReportPage, description="One page of task states, ordered by hour")
+@bp.doc(responses={400: "Bad filter or paging value"})
+def list_reports(query_data: ListReports) -> ReportPage:
+    """List task states, filtered by status and hour range, with paging."""
+    q = query_data
+    page = current_service().page(q.status, q.start, q.end, q.limit, q.offset)
+    return ReportPage(
+        total=page.total, limit=q.limit, offset=q.offset, items=[report_out(s) for s in page.states]
+    )
+
+
+@bp.get("/reports/<hour>")
+@bp.output(ReportOut, description="The hour's task state, with the provenance of its result")
+@bp.doc(responses={400: "Bad hour", 404: "The hour was never asked for"})
+def get_report(hour: str) -> ReportOut:
+    """Get the state of one hour's task (hour as 2020010115 or 2020-01-01T15)."""
+    return report_out(current_service().get(hour))
+
+
+@bp.get("/reports/<hour>/top")
+@bp.input(TopQuery, location="query")
+@bp.output(TopOut, description="Ranked pages, read from the stored result")
+@bp.doc(responses={400: "Bad hour or parameter", 404: NOT_FOUND})
+def get_top(hour: str, query_data: TopQuery) -> TopOut:
+    """Get the hour's top pages, of one domain code or all, at most `limit` per domain code."""
+    state, rows = current_service().top(hour, query_data.domain, query_data.limit)
+    return top_out(state.hour, query_data.domain, query_data.limit, rows)
+
+
+@bp.get("/reports/<hour>.csv")
+@bp.doc(responses=CSV_RESPONSES)
+def get_report_csv(hour: str) -> Response:
+    """Download the hour's result file: `domain_code,rank,page_title,views`."""
+    state, data = current_service().read_csv(hour)
+    disposition = f'inline; filename="top-{state.hour}.csv"'
+    return Response(data, mimetype="text/csv", headers={"Content-Disposition": disposition})

@@ -1,0 +1,166 @@
+"""What the HTTP API does, without Flask: ask for hours, read their states, their results and readiness."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from wikitop.errors import UsageError, WikitopError
+from wikitop.hours import EXPECTED_FORM, format_hour, hour_range, parse_hour
+from wikitop.results import ResultStore
+from wikitop.settings import Settings
+from wikitop.state import StateStore, TaskState, TaskStatus
+
+log = logging.getLogger(__name__)
+
+
+class HourQueue(Protocol):
+    """The part of wikitop.queue.HourQueue the API uses: publish one hour, check the broker."""
+
+    def submit(self, hour: str, force: bool = False) -> object:
+        """Publish one compute task for `hour` (YYYYMMDDHH)."""
+        ...
+
+    def ping(self) -> None:
+        """Raise if the broker is unreachable."""
+        ...
+
+
+class TaskNotFoundError(WikitopError):
+    """The hour was never asked for: it has no task state."""
+
+
+class ResultNotReadyError(WikitopError):
+    """The hour has a task but no stored result (not computed yet, failed, or the file is gone)."""
+
+
+@dataclass(frozen=True)
+class Asked:
+    """The answer to asking for a range: every hour's state, and which hours went to the queue."""
+
+    states: list[TaskState]
+    submitted: list[str]
+    queue_error: str | None = None
+
+    @property
+    def message(self) -> str:
+        """One sentence a person can read: how many hours, how many were submitted."""
+        text = (
+            f"{len(self.states)} hour(s) asked: {len(self.submitted)} submitted to the queue, "
+            f"{len(self.states) - len(self.submitted)} already queued, running or done"
+        )
+        if self.queue_error:
+            text += f"; the queue could not be reached ({self.queue_error}), the hours stay queued"
+        return text
+
+
+@dataclass(frozen=True)
+class TopRow:
+    """One ranked page of a stored result."""
+
+    domain_code: str
+    rank: int
+    page_title: str
+    views: int
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of task states and the number of states matching the filters."""
+
+    states: list[TaskState]
+    total: int
+
+
+class ReportService:
+    """The API's use of the state store, the result store and the queue; built once per process."""
+
+    def __init__(self, settings: Settings, state: StateStore, results: ResultStore, queue: HourQueue) -> None:
+        self.settings = settings
+        self.state = state
+        self.results = results
+        self.queue = queue
+
+    def ask(self, start: str, end: str | None, force: bool = False) -> Asked:
+        """Validate START..END whole, record the hours as tasks and submit those that need work."""
+        if not start.strip():
+            raise UsageError(f"the start hour is empty: expected {EXPECTED_FORM}")
+        hours = [format_hour(hour) for hour in hour_range(start, end or None, self.settings.max_range_hours)]
+        needing_work = self.state.enqueue(hours, self.settings.max_tries)
+        # Queued, running and fresh hours are not submitted again unless forced: asking twice downloads once.
+        submitted = hours if force else needing_work
+        queue_error = self._submit(submitted, force)
+        states = self.state.get_many(hours)
+        return Asked([states[hour] for hour in hours if hour in states], submitted, queue_error)
+
+    def _submit(self, hours: list[str], force: bool) -> str | None:
+        """Publish the hours; on a broker failure keep going: the state says queued and gets re-published."""
+        for index, hour in enumerate(hours):
+            try:
+                self.queue.submit(hour, force=force)
+            except Exception as exc:
+                log.warning("could not submit %d hour(s) from %s: %s", len(hours) - index, hour, exc)
+                return f"{type(exc).__name__}: {exc}"
+        return None
+
+    def get(self, hour_text: str) -> TaskState:
+        """Return the state of one hour given in either accepted form; TaskNotFoundError if never asked."""
+        key = format_hour(parse_hour(hour_text))
+        state = self.state.get(key)
+        if state is None:
+            raise TaskNotFoundError(f"hour {key} was never asked for: ask for it with POST /api/v1/reports")
+        return state
+
+    def find(self, hour_text: str) -> TaskState | None:
+        """Return the state of one hour, or None if it was never asked for."""
+        return self.state.get(format_hour(parse_hour(hour_text)))
+
+    def page(
+        self, status: TaskStatus | None, start: str | None, end: str | None, limit: int, offset: int
+    ) -> Page:
+        """Return one page of states ordered by hour, filtered by status and inclusive hour bounds."""
+        first = format_hour(parse_hour(start)) if start else None
+        last = format_hour(parse_hour(end)) if end else None
+        states = self.state.list(status, first, last, limit, offset)
+        return Page(states, self.state.count(status, first, last))
+
+    def read_csv(self, hour_text: str) -> tuple[TaskState, bytes]:
+        """Return the hour's state and its stored result file; ResultNotReadyError when it has none."""
+        state = self.get(hour_text)
+        if state.status is not TaskStatus.SUCCESS:
+            raise ResultNotReadyError(
+                f"hour {state.hour} has no result: its status is {state.status.value}"
+                + (f" ({state.error})" if state.error else "")
+            )
+        try:
+            return state, self.results.read(parse_hour(state.hour))
+        except FileNotFoundError:
+            raise ResultNotReadyError(
+                f"hour {state.hour} is marked success but its result file is missing: ask again with force"
+            ) from None
+
+    def top(self, hour_text: str, domain: str | None, limit: int | None) -> tuple[TaskState, list[TopRow]]:
+        """Return the hour's ranked pages, of one domain code or all, at most `limit` per domain code."""
+        state, data = self.read_csv(hour_text)
+        rows = csv.DictReader(io.StringIO(data.decode("utf-8")))
+        top = [
+            TopRow(row["domain_code"], int(row["rank"]), row["page_title"], int(row["views"]))
+            for row in rows
+            if domain is None or row["domain_code"] == domain
+        ]
+        # Ranks run 1..N within each domain code, so a rank bound is a per-domain limit.
+        return state, [row for row in top if limit is None or row.rank <= limit]
+
+    def readiness(self) -> dict[str, str]:
+        """Ping the state store and the queue; map each to "ok" or the reason it failed."""
+        checks: dict[str, str] = {}
+        for name, ping in (("state", self.state.ping), ("queue", self.queue.ping)):
+            try:
+                ping()
+                checks[name] = "ok"
+            except Exception as exc:
+                checks[name] = f"{type(exc).__name__}: {exc}"
+        return checks

@@ -1,0 +1,538 @@
+"""The HTTP API: prototype endpoints, /api/v1, errors, health, OpenAPI, and a real `wikitop api` process."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from flask.testing import FlaskClient
+from openapi_spec_validator import validate
+
+from wikitop.hours import current_hour, format_hour, parse_hour
+from wikitop.pipeline import Outcome, process_hour
+from wikitop.services import Services, build_services
+from wikitop.settings import Settings
+from wikitop.state import TaskStatus
+from wikitop.testing.dumpgen import DumpSpec, write_hour
+from wikitop.web.app import MAX_BODY_BYTES, create_app
+
+MAX_RANGE_HOURS = 48
+HOUR = "2020010115"
+FUTURE = format_hour(current_hour() + timedelta(hours=2))
+
+
+class RecordingQueue:
+    """A queue that records what the API submits; its ping fails when told to."""
+
+    def __init__(self, ping_error: str | None = None) -> None:
+        self.submitted: list[tuple[str, bool]] = []
+        self.ping_error = ping_error
+
+    def submit(self, hour: str, force: bool = False) -> None:
+        self.submitted.append((hour, force))
+
+    def ping(self) -> None:
+        if self.ping_error:
+            raise ConnectionError(self.ping_error)
+
+
+@pytest.fixture
+def mirror(tmp_path: Path) -> Path:
+    """A local directory laid out like dumps.wikimedia.org/other/pageviews."""
+    path = tmp_path / "mirror"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path, mirror: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data", dumps_url=str(mirror), blacklist_url="", max_range_hours=MAX_RANGE_HOURS
+    )
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    built = build_services(settings)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def queue() -> RecordingQueue:
+    return RecordingQueue()
+
+
+@pytest.fixture
+def client(settings: Settings, services: Services, queue: RecordingQueue) -> FlaskClient:
+    return create_app(settings, services, queue).test_client()
+
+
+def _json(response: Any) -> dict[str, Any]:
+    assert response.content_type == "application/json", response.get_data(as_text=True)
+    body = response.get_json()
+    assert isinstance(body, dict)
+    return body
+
+
+# --- the prototype's endpoints -------------------------------------------------------------------
+
+
+def test_prototype_ask_then_get_with_json_bodies_on_get(client: FlaskClient, queue: RecordingQueue) -> None:
+    asked = client.get("/ask_page_views", json={"start_date": "2020010115", "end_date": "2020010119"})
+    assert asked.status_code == 202
+    tasks = _json(asked)["tasks"]
+    assert [task["date"] for task in tasks] == [
+        "2020010115",
+        "2020010116",
+        "2020010117",
+        "2020010118",
+        "2020010119",
+    ]
+    assert {task["status"] for task in tasks} == {"queued"}
+    assert queue.submitted == [(task["date"], False) for task in tasks]
+
+    state = client.get("/get_task_state", json={"date": "2020010115"})
+    assert state.status_code == 200
+    body = _json(state)
+    assert {"data_path", "date", "max_tries", "status", "try_count"} <= body.keys()
+    assert body["date"] == "2020010115"
+    assert body["status"] == "queued"
+    assert body["try_count"] == 0
+    assert body["max_tries"] == 3
+
+
+def test_prototype_end_date_is_optional(client: FlaskClient, queue: RecordingQueue) -> None:
+    asked = client.get("/ask_page_views", json={"start_date": "2020010115"})
+    assert asked.status_code == 202
+    assert [task["date"] for task in _json(asked)["tasks"]] == ["2020010115"]
+    assert queue.submitted == [("2020010115", False)]
+
+
+def test_prototype_endpoints_accept_post_and_query_parameters(client: FlaskClient) -> None:
+    assert client.post("/ask_page_views?start_date=2020010115&end_date=2020010116").status_code == 202
+    assert client.post("/ask_page_views", json={"start_date": "2020-01-01T17"}).status_code == 202
+    for response in (
+        client.get("/get_task_state?date=2020010115"),
+        client.post("/get_task_state", json={"date": "2020010116"}),
+        client.get("/get_task_state?date=2020-01-01T17:00:00Z"),
+    ):
+        assert response.status_code == 200
+        assert _json(response)["status"] == "queued"
+
+
+def test_hour_never_asked_for_is_the_prototypes_404(client: FlaskClient) -> None:
+    for response in (
+        client.get("/get_task_state", json={"date": HOUR}),
+        client.get(f"/get_task_state?date={HOUR}"),
+    ):
+        assert response.status_code == 404
+        assert _json(response) == {"message": "This task does not exist"}
+
+
+# --- bad input: 400 with a message, nothing enqueued ---------------------------------------------
+
+BAD_ASKS = [
+    pytest.param({"start": "2020-13-01T15"}, "expected YYYYMMDDHH", id="bad-format"),
+    pytest.param({"start": "20200101"}, "expected YYYYMMDDHH", id="too-short"),
+    pytest.param({"start": "2020023015"}, "day is out of range", id="impossible-date"),
+    pytest.param({"start": "2020010124"}, "hour must be in 0..23", id="impossible-hour"),
+    pytest.param({"start": "2020010119", "end": "2020010115"}, "is before start hour", id="end-before-start"),
+    pytest.param(
+        {"start": "2020010100", "end": "2020010300"}, "WIKITOP_MAX_RANGE_HOURS=48", id="range-too-long"
+    ),
+    pytest.param({"start": "2015050100"}, "before 2015-05-01T01", id="before-first-dump"),
+    pytest.param({"start": FUTURE}, "in the future", id="future"),
+    pytest.param({"start": "2020010115", "end": FUTURE}, "in the future", id="end-in-future"),
+    pytest.param({"start": ""}, "start hour is empty", id="empty-start"),
+    pytest.param({"start": 2020010115}, "valid string", id="number-instead-of-string"),
+    pytest.param({"start": "2020010115", "end": ["2020010116"]}, "valid string", id="list-instead-of-string"),
+    pytest.param({"end": "2020010115"}, "Field required", id="missing-start"),
+]
+LEGACY_NAMES = {"start": "start_date", "end": "end_date"}
+
+
+def _assert_nothing_enqueued(services: Services, queue: RecordingQueue) -> None:
+    assert services.state.count() == 0
+    assert queue.submitted == []
+
+
+@pytest.mark.parametrize(("payload", "problem"), BAD_ASKS)
+def test_bad_ask_is_400_naming_the_problem(
+    client: FlaskClient, services: Services, queue: RecordingQueue, payload: dict[str, Any], problem: str
+) -> None:
+    legacy = {LEGACY_NAMES[key]: value for key, value in payload.items()}
+    for response in (
+        client.post("/api/v1/reports", json=payload),
+        client.get("/ask_page_views", json=legacy),
+        client.post("/ask_page_views", json=legacy),
+    ):
+        assert response.status_code == 400, response.get_data(as_text=True)
+        assert problem in _json(response)["message"]
+    _assert_nothing_enqueued(services, queue)
+
+
+@pytest.mark.parametrize(
+    ("path", "kwargs", "problem"),
+    [
+        (
+            "/api/v1/reports",
+            {"json": {"start": HOUR, "force": "yes"}},
+            "'force': Input should be a valid boolean",
+        ),
+        ("/api/v1/reports", {"json": {"start_date": HOUR}}, "'start_date': Extra inputs are not permitted"),
+        ("/api/v1/reports", {"json": [HOUR]}, "valid dictionary"),
+        ("/api/v1/reports", {"json": HOUR}, "valid dictionary"),
+        ("/api/v1/reports", {"data": "start=2020010115"}, "not valid JSON"),
+        ("/api/v1/reports", {"data": '{"start": "2020010115"'}, "not valid JSON"),
+        ("/api/v1/reports", {}, "expected a JSON object"),
+        (
+            "/ask_page_views",
+            {"data": "start_date=2020010115", "content_type": "text/plain"},
+            "not valid JSON",
+        ),
+        ("/ask_page_views", {"json": ["2020010115"]}, "expected an object of start_date, end_date"),
+        ("/ask_page_views", {}, "'start_date': Field required"),
+    ],
+)
+def test_bad_bodies_are_400_naming_the_problem(
+    client: FlaskClient,
+    services: Services,
+    queue: RecordingQueue,
+    path: str,
+    kwargs: dict[str, Any],
+    problem: str,
+) -> None:
+    response = client.post(path, **kwargs)
+    assert response.status_code == 400
+    assert problem in _json(response)["message"]
+    _assert_nothing_enqueued(services, queue)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "problem"),
+    [
+        ({"json": {"date": "2020-01-01 15h"}}, "expected YYYYMMDDHH"),
+        ({"json": {"date": "2021022915"}}, "day is out of range"),
+        ({"json": {"date": 2020010115}}, "'date': Input should be a valid string"),
+        ({"json": {}}, "'date': Field required"),
+        ({"data": "date=2020010115"}, "not valid JSON"),
+        ({"query_string": {"date": "yesterday"}}, "invalid hour 'yesterday'"),
+    ],
+)
+def test_bad_task_state_queries_are_400(client: FlaskClient, kwargs: dict[str, Any], problem: str) -> None:
+    response = client.get("/get_task_state", **kwargs)
+    assert response.status_code == 400
+    assert problem in _json(response)["message"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/reports", "/ask_page_views", "/get_task_state"])
+def test_oversized_body_is_413_json(
+    client: FlaskClient, services: Services, queue: RecordingQueue, path: str
+) -> None:
+    body = '{"start": "2020010115", "pad": "' + "x" * MAX_BODY_BYTES + '"}'
+    response = client.post(path, data=body, content_type="application/json")
+    assert response.status_code == 413
+    assert f"at most {MAX_BODY_BYTES} bytes" in _json(response)["message"]
+    _assert_nothing_enqueued(services, queue)
+
+
+def test_unknown_route_and_wrong_method_are_json(client: FlaskClient) -> None:
+    missing = client.get("/no/such/thing")
+    assert missing.status_code == 404
+    assert "no such endpoint: GET /no/such/thing" in _json(missing)["message"]
+    wrong = client.delete("/api/v1/reports")
+    assert wrong.status_code == 405
+    assert "method DELETE is not allowed on /api/v1/reports: use GET" in _json(wrong)["message"]
+    assert "POST" in wrong.headers["Allow"]
+    assert client.put("/ask_page_views", json={}).status_code == 405
+
+
+def test_bad_hour_in_path_is_400(client: FlaskClient) -> None:
+    for path in ("/api/v1/reports/2020-1-1", "/api/v1/reports/2020013215/top", "/api/v1/reports/x.csv"):
+        response = client.get(path)
+        assert response.status_code == 400
+        assert "expected YYYYMMDDHH" in _json(response)["message"]
+
+
+# --- asking: idempotence, retries, force ---------------------------------------------------------
+
+
+def test_asking_again_enqueues_and_submits_nothing(client: FlaskClient, queue: RecordingQueue) -> None:
+    first = client.post("/api/v1/reports", json={"start": "2020010115", "end": "2020010117"})
+    assert first.status_code == 202
+    assert _json(first)["submitted"] == ["2020010115", "2020010116", "2020010117"]
+    again = client.post("/api/v1/reports", json={"start": "2020010114", "end": "2020010116"})
+    assert again.status_code == 202
+    assert _json(again)["submitted"] == ["2020010114"]
+    legacy = client.get("/ask_page_views", json={"start_date": "2020010115", "end_date": "2020010117"})
+    assert legacy.status_code == 202
+    assert "0 submitted" in _json(legacy)["message"]
+    assert [hour for hour, _ in queue.submitted] == ["2020010115", "2020010116", "2020010117", "2020010114"]
+
+
+def test_failed_hours_are_retried_and_force_resubmits_everything(
+    client: FlaskClient, services: Services, queue: RecordingQueue
+) -> None:
+    client.post("/api/v1/reports", json={"start": "2020010115", "end": "2020010116"})
+    services.state.claim("2020010115", "test-worker", 60.0, 3)
+    services.state.finish_failure("2020010115", "test-worker", TaskStatus.FAILED, "HTTP 503 after 5 tries")
+    queue.submitted.clear()
+
+    retried = client.post("/api/v1/reports", json={"start": "2020010115", "end": "2020010116"})
+    assert _json(retried)["submitted"] == ["2020010115"]
+    assert _json(client.get("/api/v1/reports/2020010115"))["status"] == "queued"
+
+    forced = client.post("/api/v1/reports", json={"start": "2020010115", "end": "2020010116", "force": True})
+    assert _json(forced)["submitted"] == ["2020010115", "2020010116"]
+    assert queue.submitted == [("2020010115", False), ("2020010115", True), ("2020010116", True)]
+
+
+def test_unreachable_broker_still_records_the_hours(settings: Settings, services: Services) -> None:
+    class DownQueue(RecordingQueue):
+        def submit(self, hour: str, force: bool = False) -> None:
+            raise ConnectionError("broker down")
+
+    client = create_app(settings, services, DownQueue()).test_client()
+    response = client.post("/api/v1/reports", json={"start": HOUR})
+    assert response.status_code == 202
+    assert "the queue could not be reached (ConnectionError: broker down)" in _json(response)["message"]
+    assert services.state.get(HOUR) is not None
+
+
+# --- /api/v1 reads --------------------------------------------------------------------------------
+
+
+def test_report_state_in_both_hour_forms(client: FlaskClient) -> None:
+    client.post("/api/v1/reports", json={"start": "2020-01-01T15:00:00Z"})
+    compact = _json(client.get("/api/v1/reports/2020010115"))
+    assert compact == _json(client.get("/api/v1/reports/2020-01-01T15"))
+    assert compact["hour"] == "2020010115"
+    assert compact["provenance"] is None
+    assert compact["links"] == {"self": "/api/v1/reports/2020010115"}
+    missing = client.get("/api/v1/reports/2020010116")
+    assert missing.status_code == 404
+    assert "never asked for" in _json(missing)["message"]
+
+
+def test_list_filters_and_paginates(client: FlaskClient, services: Services) -> None:
+    client.post("/api/v1/reports", json={"start": "2020010100", "end": "2020010109"})
+    services.state.claim("2020010103", "test-worker", 60.0, 1)
+    services.state.finish_failure("2020010103", "test-worker", TaskStatus.FAILED, "truncated gzip")
+
+    first = _json(client.get("/api/v1/reports?limit=4"))
+    assert (first["total"], first["limit"], first["offset"]) == (10, 4, 0)
+    assert [item["hour"] for item in first["items"]] == [
+        "2020010100",
+        "2020010101",
+        "2020010102",
+        "2020010103",
+    ]
+    last = _json(client.get("/api/v1/reports?limit=4&offset=8"))
+    assert [item["hour"] for item in last["items"]] == ["2020010108", "2020010109"]
+
+    failed = _json(client.get("/api/v1/reports?status=failed"))
+    assert failed["total"] == 1
+    assert failed["items"][0]["error"] == "truncated gzip"
+    window = _json(client.get("/api/v1/reports?start=2020-01-01T02&end=2020010104&status=queued"))
+    assert [item["hour"] for item in window["items"]] == ["2020010102", "2020010104"]
+    assert window["total"] == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        (
+            "status=done",
+            "'status': Input should be 'queued', 'running', 'success', 'failed' or 'unavailable'",
+        ),
+        ("limit=0", "'limit': Input should be greater than or equal to 1"),
+        ("limit=1001", "'limit': Input should be less than or equal to 1000"),
+        ("limit=ten", "'limit': Input should be a valid integer"),
+        ("offset=-1", "'offset': Input should be greater than or equal to 0"),
+        ("start=2020-01", "expected YYYYMMDDHH"),
+        ("sort=hour", "'sort': Extra inputs are not permitted"),
+    ],
+)
+def test_bad_list_queries_are_400(client: FlaskClient, query: str, problem: str) -> None:
+    response = client.get(f"/api/v1/reports?{query}")
+    assert response.status_code == 400
+    assert problem in _json(response)["message"]
+
+
+def test_top_and_csv_before_a_result_are_404_with_the_status(client: FlaskClient) -> None:
+    client.post("/api/v1/reports", json={"start": HOUR})
+    for path in (f"/api/v1/reports/{HOUR}/top", f"/api/v1/reports/{HOUR}.csv"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert _json(response)["message"] == f"hour {HOUR} has no result: its status is queued"
+
+
+def test_top_and_csv_serve_a_result_computed_by_the_pipeline(
+    client: FlaskClient, services: Services, mirror: Path
+) -> None:
+    hour = parse_hour(HOUR)
+    write_hour(mirror, hour, DumpSpec(lines=20_000, domains=30, seed=7))
+    assert client.post("/api/v1/reports", json={"start": HOUR}).status_code == 202
+    assert process_hour(hour, services).outcome is Outcome.COMPUTED
+
+    report = _json(client.get(f"/api/v1/reports/{HOUR}"))
+    assert report["status"] == "success"
+    assert report["provenance"]["lines_read"] == 20_000
+    assert report["provenance"]["top_n"] == 25
+    assert report["links"]["csv"] == f"/api/v1/reports/{HOUR}.csv"
+
+    csv_response = client.get(f"/api/v1/reports/{HOUR}.csv")
+    assert csv_response.status_code == 200
+    assert csv_response.content_type == "text/csv; charset=utf-8"
+    assert csv_response.data == services.results.read(hour)
+    stored = list(csv.DictReader(io.StringIO(csv_response.data.decode())))
+
+    top = _json(client.get(f"/api/v1/reports/{HOUR}/top?domain=en.m&limit=10"))
+    expected = [row for row in stored if row["domain_code"] == "en.m"][:10]
+    assert top["count"] == 10
+    assert [(r["rank"], r["page_title"], r["views"]) for r in top["rows"]] == [
+        (int(r["rank"]), r["page_title"], int(r["views"])) for r in expected
+    ]
+    assert [r["views"] for r in top["rows"]] == sorted((r["views"] for r in top["rows"]), reverse=True)
+
+    every = _json(client.get(f"/api/v1/reports/{HOUR}/top?limit=1"))
+    assert every["count"] == len({row["domain_code"] for row in stored})
+    assert _json(client.get(f"/api/v1/reports/{HOUR}/top?domain=xx.nowhere"))["rows"] == []
+    assert client.get("/get_task_state", json={"date": HOUR}).get_json()["data_path"] == report["data_path"]
+
+
+# --- health and OpenAPI ---------------------------------------------------------------------------
+
+
+def test_health_and_readiness(client: FlaskClient) -> None:
+    assert _json(client.get("/healthz"))["status"] == "ok"
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert _json(ready)["checks"] == {"state": "ok", "queue": "ok"}
+
+
+def test_readiness_names_the_failing_dependency(settings: Settings, services: Services) -> None:
+    client = create_app(settings, services, RecordingQueue(ping_error="redis refused")).test_client()
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = _json(response)
+    assert body["status"] == "not ready: queue failed"
+    assert body["checks"] == {"state": "ok", "queue": "ConnectionError: redis refused"}
+
+
+def test_openapi_document_is_valid_and_lists_every_endpoint(client: FlaskClient) -> None:
+    spec = _json(client.get("/openapi.json"))
+    validate(spec)
+    assert spec["openapi"].startswith("3.")
+    operations = {(path, method) for path, item in spec["paths"].items() for method in item}
+    assert operations == {
+        ("/ask_page_views", "get"),
+        ("/ask_page_views", "post"),
+        ("/get_task_state", "get"),
+        ("/get_task_state", "post"),
+        ("/api/v1/reports", "get"),
+        ("/api/v1/reports", "post"),
+        ("/api/v1/reports/{hour}", "get"),
+        ("/api/v1/reports/{hour}/top", "get"),
+        ("/api/v1/reports/{hour}.csv", "get"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+    }
+    legacy_body = spec["paths"]["/get_task_state"]["get"]["requestBody"]["content"]["application/json"]
+    assert legacy_body["schema"] == {"$ref": "#/components/schemas/LegacyTaskQuery"}
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assert "/openapi.json" in docs.get_data(as_text=True)
+
+
+# --- a real `wikitop api` process ---------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def api_server(tmp_path: Path) -> Iterator[str]:
+    """Run `wikitop api` on a free loopback port with a fresh data dir; yield its base URL."""
+    port = _free_port()
+    env = {**os.environ, "WIKITOP_DATA_DIR": str(tmp_path / "data"), "WIKITOP_BLACKLIST_URL": ""}
+    command = [sys.executable, "-m", "wikitop", "api", "--port", str(port), "--workers", "1"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, f"wikitop api exited: {process.communicate()[0]}"
+            assert time.monotonic() < deadline, "wikitop api did not answer /healthz within 30 s"
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _prototype_call(base: str, path: str, body: str) -> tuple[int, dict[str, Any]]:
+    """Send the README's curl call verbatim (curl when installed, else the same request with httpx)."""
+    if shutil.which("curl"):
+        command = ["curl", "-sS", "-w", "\n%{http_code}", "-X", "GET", f"{base}{path}"]
+        command += [
+            "-H",
+            "Content-Type: application/json",
+            "-H",
+            "Postman-Token: 1b049522-62e0-4d57-b7ec-d93d91ed7018",
+        ]
+        command += ["-H", "cache-control: no-cache", "-d", body]
+        output = subprocess.run(command, check=True, capture_output=True, text=True, timeout=30).stdout
+        text, _, code = output.rpartition("\n")
+        return int(code), httpx.Response(200, content=text).json()
+    headers = {"Content-Type": "application/json", "cache-control": "no-cache"}
+    response = httpx.request("GET", f"{base}{path}", content=body, headers=headers, timeout=30)
+    return response.status_code, response.json()
+
+
+@pytest.mark.slow
+def test_real_server_answers_the_prototypes_curl_calls(api_server: str) -> None:
+    assert httpx.get(f"{api_server}/healthz").headers["Server"].startswith("gunicorn")
+    code, body = _prototype_call(api_server, "/get_task_state", '{\n\t"date": "2020010115"\n}')
+    assert (code, body) == (404, {"message": "This task does not exist"})
+
+    code, body = _prototype_call(
+        api_server, "/ask_page_views", '{\n\t"start_date": "2020010115",\n\t"end_date": "2020010119"\n}'
+    )
+    assert code == 202
+    assert [task["date"] for task in body["tasks"]] == [f"20200101{h}" for h in range(15, 20)]
+    code, body = _prototype_call(api_server, "/ask_page_views", '{\n\t"start_date": "2020010115"\n}')
+    assert code == 202
+
+    code, body = _prototype_call(api_server, "/get_task_state", '{\n\t"date": "2020010115"\n}')
+    assert code == 200
+    assert {"data_path", "date", "max_tries", "status", "try_count"} <= body.keys()
+    assert body["status"] in {status.value for status in TaskStatus}
+
+    assert httpx.get(f"{api_server}/readyz").status_code == 200
+    assert httpx.get(f"{api_server}/openapi.json").json()["info"]["title"] == "wikitop"
+    bad = httpx.post(
+        f"{api_server}/api/v1/reports", content="not json", headers={"Content-Type": "text/plain"}
+    )
+    assert bad.status_code == 400
+    assert "not valid JSON" in bad.json()["message"]

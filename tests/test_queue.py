@@ -1,0 +1,342 @@
+"""The queue without worker processes: HourQueue on the embedded queue and Redis, the task, the reconciler.
+
+Real parts throughout: SQLite state, kombu's SQL transport on a temp file, a real Redis. The worker
+and serve processes are exercised in test_service_e2e.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wikitop.hours import current_hour, format_hour, parse_hour
+from wikitop.queue import BrokerUnavailableError, HourQueue
+from wikitop.queue.app import QUEUE_NAME, REDIS_VISIBILITY_TIMEOUT_S, TASK_NAME, celery_config
+from wikitop.queue.followup import give_up_at, next_check_at, retry_countdown_s
+from wikitop.queue.reconciler import Reconciler, sweep_stale_files
+from wikitop.queue.tasks import WorkerContext, run_hour
+from wikitop.settings import Settings, load_settings
+from wikitop.state import StateStore, TaskState, TaskStatus, open_state_store
+from wikitop.testing.dumpgen import DumpSpec, write_hour
+
+REDIS_URL = os.environ.get("WIKITOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+H15, H16, H17 = "2020010115", "2020010116", "2020010117"
+SMALL = DumpSpec(lines=5_000, domains=20)
+
+
+def redis_or_skip(url: str = REDIS_URL) -> Any:
+    """Return a client of the test Redis database, flushed; skip (fail in CI) when it is not reachable."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if os.environ.get("WIKITOP_TEST_REQUIRE_SERVERS"):
+            pytest.fail(f"Redis at {url} is required (WIKITOP_TEST_REQUIRE_SERVERS) but unreachable: {exc}")
+        pytest.skip(f"no Redis at {url} (set WIKITOP_TEST_REDIS_URL): {exc}")
+    client.flushdb()
+    return client
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings for one test: everything under tmp_path, dumps read from tmp_path/dumps, no blacklist."""
+    values: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "dumps_url": str(tmp_path / "dumps"),
+        "blacklist_url": "",
+        "stale_queued_s": 60.0,
+        "retry_backoff_s": 5.0,
+    }
+    return load_settings(**(values | overrides))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def state(settings: Settings) -> Iterator[StateStore]:
+    store = open_state_store(settings.resolved_state_url)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def queue(settings: Settings) -> Iterator[HourQueue]:
+    hour_queue = HourQueue(settings)
+    yield hour_queue
+    hour_queue.close()
+
+
+def waiting_messages(settings: Settings) -> list[tuple[str, bool, str | None]]:
+    """Return (hour, force, eta) of each message waiting in the embedded queue, oldest first."""
+    path = settings.data_dir / "queue.sqlite3"
+    if not path.exists():
+        return []  # nothing was ever published
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute(
+            "SELECT payload FROM kombu_message WHERE visible = 1 ORDER BY id"
+        ).fetchall()
+    return [_decode(json.loads(payload)) for (payload,) in rows]
+
+
+def _decode(message: dict[str, Any]) -> tuple[str, bool, str | None]:
+    assert message["headers"]["task"] == TASK_NAME
+    args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+    return args[0], args[1], message["headers"].get("eta")
+
+
+def mark_unavailable(state: StateStore, hour: str) -> TaskState:
+    """Put `hour` in the state an attempt leaves when the dump is not published."""
+    state.claim(hour, "w1", 60.0, 3)
+    state.finish_failure(hour, "w1", TaskStatus.UNAVAILABLE, f"{hour}.gz is not published (HTTP 404)")
+    found = state.get(hour)
+    assert found is not None
+    return found
+
+
+# --- configuration and HourQueue ---------------------------------------------------------------
+
+
+def test_celery_config_acks_late_and_hands_back_lost_messages(tmp_path: Path) -> None:
+    config = celery_config(make_settings(tmp_path, broker_url=REDIS_URL))
+    assert config["task_acks_late"] and config["task_reject_on_worker_lost"]
+    assert config["worker_prefetch_multiplier"] == 1
+    assert config["broker_transport_options"]["visibility_timeout"] == REDIS_VISIBILITY_TIMEOUT_S
+    assert config["task_ignore_result"] and "result_backend" not in config
+    embedded = celery_config(make_settings(tmp_path))
+    assert embedded["broker_url"] == f"sqla+sqlite:///{tmp_path / 'data' / 'queue.sqlite3'}"
+    assert "visibility_timeout" not in embedded["broker_transport_options"]
+
+
+def test_embedded_queue_counts_and_prunes_messages(settings: Settings, queue: HourQueue) -> None:
+    queue.ping()
+    assert queue.depth() == 0
+    queue.submit(H15)
+    queue.submit(H16, force=True, countdown_s=30)
+    assert queue.depth() == 2
+    first, second = waiting_messages(settings)
+    assert first == (H15, False, None)
+    assert second[:2] == (H16, True)
+    assert second[2] is not None
+    assert datetime.fromisoformat(second[2]) > datetime.now(UTC) + timedelta(seconds=20)
+    with sqlite3.connect(settings.data_dir / "queue.sqlite3") as connection:
+        connection.execute(
+            "UPDATE kombu_message SET visible = 0 WHERE id = (SELECT MIN(id) FROM kombu_message)"
+        )
+    assert queue.prune_delivered() == 1
+    assert queue.depth() == 1
+
+
+@pytest.mark.redis
+def test_redis_queue_survives_a_flush(tmp_path: Path) -> None:
+    client = redis_or_skip()
+    queue = HourQueue(make_settings(tmp_path, broker_url=REDIS_URL))
+    try:
+        queue.submit(H15)
+        assert queue.depth() == 1
+        # A flushed (or restarted) Redis forgets exchange bindings: a publish must still land in the queue.
+        client.flushdb()
+        queue.submit(H16)
+        assert client.llen(QUEUE_NAME) == 1
+        assert queue.depth() == 1
+    finally:
+        queue.close()
+
+
+def test_unreachable_broker_is_a_clear_error(tmp_path: Path) -> None:
+    queue = HourQueue(make_settings(tmp_path, broker_url="redis://:secret@127.0.0.1:9/0"))
+    started = time.monotonic()
+    try:
+        with pytest.raises(BrokerUnavailableError) as caught:
+            queue.ping()
+        with pytest.raises(BrokerUnavailableError, match=f"cannot publish hour {H15}"):
+            queue.submit(H15)
+    finally:
+        queue.close()
+    assert "127.0.0.1:9" in str(caught.value)
+    assert "secret" not in str(caught.value)
+    assert time.monotonic() - started < 20
+
+
+# --- schedules ----------------------------------------------------------------------------------
+
+
+def test_retry_countdown_doubles_up_to_a_minute() -> None:
+    assert [retry_countdown_s(n, 15.0) for n in (1, 2, 3, 4, 9)] == [15.0, 30.0, 60.0, 60.0, 60.0]
+
+
+def test_unavailable_checks_double_from_first_wait_to_the_cap() -> None:
+    asked = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    checks, checked = [], asked
+    for _ in range(7):
+        state = TaskState("2024050110", TaskStatus.UNAVAILABLE, 1, 3, created_at=asked, updated_at=checked)
+        checked = next_check_at(state, first_s=300, max_s=3600)
+        checks.append((checked - asked).total_seconds() / 60)
+    assert checks == [5, 10, 20, 40, 80, 140, 200]
+    assert give_up_at("2024050110") == datetime(2024, 5, 2, 10, tzinfo=UTC)
+
+
+# --- the task, run in this process --------------------------------------------------------------
+
+
+@pytest.fixture
+def context(settings: Settings, queue: HourQueue) -> Iterator[WorkerContext]:
+    worker_context = WorkerContext(settings, queue)
+    yield worker_context
+    worker_context.close()
+
+
+def test_task_computes_then_finds_the_fresh_result(
+    settings: Settings, context: WorkerContext, state: StateStore
+) -> None:
+    write_hour(Path(settings.dumps_url), parse_hour(H15), SMALL)
+    assert run_hour(context, H15, False) == "computed"
+    assert run_hour(context, H15, False) == "cached"
+    assert run_hour(context, H15, True) == "computed"
+    found = state.get(H15)
+    assert found is not None and found.status is TaskStatus.SUCCESS
+    assert waiting_messages(settings) == []
+
+
+def test_failed_attempt_is_published_again_with_a_countdown(
+    settings: Settings, context: WorkerContext, state: StateStore
+) -> None:
+    dump = write_hour(Path(settings.dumps_url), parse_hour(H15), SMALL)
+    dump.write_bytes(dump.read_bytes()[:2000])  # truncated gzip: a corrupt download
+    before = datetime.now(UTC)
+    assert run_hour(context, H15, False) == "retry"
+    [(hour, force, eta)] = waiting_messages(settings)
+    assert (hour, force) == (H15, False)
+    assert eta is not None
+    assert datetime.fromisoformat(eta) >= before + timedelta(seconds=settings.retry_backoff_s)
+    found = state.get(H15)
+    assert found is not None and found.status is TaskStatus.QUEUED and "try 1/3" in (found.error or "")
+
+
+def test_last_failed_attempt_is_not_published_again(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, max_tries=1)
+    dump = write_hour(Path(settings.dumps_url), parse_hour(H15), SMALL)
+    dump.write_bytes(b"not gzip at all")
+    context = WorkerContext(settings, HourQueue(settings))
+    try:
+        assert run_hour(context, H15, False) == "failed"
+        assert waiting_messages(settings) == []
+        found = context.services().state.get(H15)
+        assert found is not None and found.status is TaskStatus.FAILED
+    finally:
+        context.close()
+        context.queue.close()
+
+
+def test_dump_missing_a_day_after_its_hour_fails(context: WorkerContext, state: StateStore) -> None:
+    assert run_hour(context, H15, False) == "unavailable"
+    found = state.get(H15)
+    assert found is not None and found.status is TaskStatus.FAILED
+    assert "does not exist" in (found.error or "") and "still not published 24 h after the hour" in (
+        found.error or ""
+    )
+
+
+def test_recent_missing_dump_stays_unavailable(context: WorkerContext, state: StateStore) -> None:
+    hour = format_hour(current_hour() - timedelta(hours=1))
+    assert run_hour(context, hour, False) == "unavailable"
+    found = state.get(hour)
+    assert found is not None and found.status is TaskStatus.UNAVAILABLE
+
+
+# --- the reconciler -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def reconciler(settings: Settings, state: StateStore, queue: HourQueue) -> Reconciler:
+    return Reconciler(settings, state, queue, "reconciler-1")
+
+
+def test_abandoned_hour_is_released_and_published(
+    settings: Settings, state: StateStore, reconciler: Reconciler
+) -> None:
+    state.claim(H15, "dead-worker", 0.001, 3)
+    time.sleep(0.01)
+    counts = reconciler.run_once()
+    assert counts == {"abandoned hours published again": 1}
+    found = state.get(H15)
+    assert found is not None and found.status is TaskStatus.QUEUED and found.try_count == 1
+    assert "worker dead-worker stopped renewing its lease" in (found.error or "")
+    assert waiting_messages(settings) == [(H15, False, None)]
+
+
+def test_abandoned_last_try_fails(settings: Settings, state: StateStore, reconciler: Reconciler) -> None:
+    state.claim(H15, "dead-worker", 0.001, 1)
+    time.sleep(0.01)
+    assert reconciler.run_once() == {"abandoned hours failed": 1}
+    found = state.get(H15)
+    assert found is not None and found.status is TaskStatus.FAILED
+    assert (found.error or "").startswith("try 1/1: worker dead-worker")
+    assert waiting_messages(settings) == []
+
+
+def test_lost_message_is_published_again_once_the_queue_is_empty(
+    settings: Settings, state: StateStore, queue: HourQueue, reconciler: Reconciler
+) -> None:
+    state.enqueue([H15, H16], 3)
+    later = datetime.now(UTC) + timedelta(seconds=settings.stale_queued_s + 1)
+    assert reconciler.run_once() == {}  # not stale yet
+    queue.submit(H17)
+    # Messages still wait in the queue: these hours may just be behind them.
+    assert reconciler.run_once(later) == {}
+    queue.prune_delivered()
+    with sqlite3.connect(settings.data_dir / "queue.sqlite3") as connection:
+        connection.execute("DELETE FROM kombu_message")
+    assert reconciler.run_once(later) == {"lost messages published again": 2}
+    assert sorted(message[0] for message in waiting_messages(settings)) == [H15, H16]
+    with sqlite3.connect(settings.data_dir / "queue.sqlite3") as connection:
+        connection.execute("DELETE FROM kombu_message")
+    # Not again until stale_queued_s has passed since this reconciler published them.
+    assert reconciler.run_once(later) == {}
+
+
+def test_missing_dump_is_checked_again_when_due(
+    settings: Settings, state: StateStore, reconciler: Reconciler
+) -> None:
+    hour = format_hour(current_hour() - timedelta(hours=2))
+    marked = mark_unavailable(state, hour)
+    assert marked.updated_at is not None
+    assert reconciler.run_once() == {}
+    due = marked.updated_at + timedelta(seconds=settings.unavailable_recheck_s + 1)
+    assert reconciler.run_once(due) == {"missing dumps checked again": 1}
+    found = state.get(hour)
+    assert found is not None and found.status is TaskStatus.QUEUED and found.try_count == 0
+    assert waiting_messages(settings) == [(hour, False, None)]
+
+
+def test_missing_dump_fails_a_day_after_its_hour(
+    settings: Settings, state: StateStore, reconciler: Reconciler
+) -> None:
+    mark_unavailable(state, H15)
+    assert reconciler.run_once() == {"missing dumps failed": 1}
+    found = state.get(H15)
+    assert found is not None and found.status is TaskStatus.FAILED
+    assert found.error == f"{H15}.gz is not published (HTTP 404); still not published 24 h after the hour"
+    assert waiting_messages(settings) == []
+
+
+def test_sweep_removes_only_old_files(tmp_path: Path) -> None:
+    old, new = tmp_path / "old.gz.part", tmp_path / "new.gz.part"
+    old.write_bytes(b"x")
+    new.write_bytes(b"x")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert sweep_stale_files(tmp_path, 3600) == 1
+    assert not old.exists() and new.exists()
+    assert sweep_stale_files(tmp_path / "missing", 3600) == 0

@@ -1,0 +1,70 @@
+"""Settings: environment, .env and TOML sources, validation messages, and the README table."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from wikitop.errors import ConfigError
+from wikitop.settings import Settings, load_settings
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_defaults_live_under_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WIKITOP_DATA_DIR", "/srv/wikitop")
+    settings = load_settings()
+    assert settings.resolved_results_url == "/srv/wikitop/reports"
+    assert settings.resolved_state_url == "sqlite:////srv/wikitop/state.sqlite3"
+    assert settings.top_n == 25
+    assert settings.max_tries == 3
+    assert settings.download_concurrency == 2
+    assert settings.max_range_hours == 744
+    assert settings.user_agent.startswith("wikitop/")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("WIKITOP_DOWNLOAD_CONCURRENCY", "4", "WIKITOP_DOWNLOAD_CONCURRENCY: Input should be less than or equal to 3"),
+        ("WIKITOP_TOP_N", "zero", "WIKITOP_TOP_N: Input should be a valid integer"),
+        ("WIKITOP_MAX_TRIES", "0", "WIKITOP_MAX_TRIES: Input should be greater than or equal to 1"),
+    ],
+)
+def test_invalid_setting_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, value: str, problem: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert problem in str(caught.value)
+
+
+def test_sources_priority_env_over_dotenv_over_toml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    toml = tmp_path / "wikitop.toml"
+    toml.write_text('top_n = 7\nmax_tries = 9\nmax_range_hours = 10\n')
+    (tmp_path / ".env").write_text("WIKITOP_MAX_TRIES=5\nWIKITOP_MAX_RANGE_HOURS=11\n")
+    monkeypatch.setenv("WIKITOP_CONFIG", str(toml))
+    monkeypatch.setenv("WIKITOP_MAX_RANGE_HOURS", "12")
+    settings = load_settings()
+    assert (settings.top_n, settings.max_tries, settings.max_range_hours) == (7, 5, 12)
+
+
+def test_missing_config_file_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WIKITOP_CONFIG", str(tmp_path / "nope.toml"))
+    with pytest.raises(ConfigError, match="WIKITOP_CONFIG=.*no such file"):
+        load_settings()
+
+
+def test_every_setting_is_in_the_readme_table() -> None:
+    table = README.read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `(WIKITOP_[A-Z0-9_]+)` \|", table, flags=re.MULTILINE))
+    expected = {f"WIKITOP_{name.upper()}" for name in Settings.model_fields}
+    assert expected - documented == set(), "settings missing from the README table"
+    assert documented - expected == set(), "README documents settings that do not exist"
