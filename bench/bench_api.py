@@ -2,7 +2,8 @@
 
 Seeds a SQLite state with --hours hours (half of them success with provenance), starts
 `wikitop api` on a free loopback port, then loads it with 64 concurrent keep-alive clients for
-10 s, each request asking for another hour, and prints throughput and p50/p99 latency.
+10 s, each request asking for another hour, and prints throughput, p50/p99 latency and the CPU
+time the server processes spent per request (a figure that other load on the machine disturbs less).
 The load generator is wrk when it is installed (apt-get install wrk), else an asyncio httpx
 client, which on a 2-core machine competes with the server for the CPU and so measures less.
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import re
@@ -28,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import psutil
 
 from wikitop.state import Provenance, open_state_store
 
@@ -43,6 +46,7 @@ class Figures:
 
     tool: str
     requests: int
+    server_cpu_s: float
     errors: int
     rps: float
     p50_ms: float
@@ -88,6 +92,19 @@ def start_api(data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes
     raise SystemExit("wikitop api did not answer /healthz within 60 s")
 
 
+def server_cpu_s(api: subprocess.Popen[bytes]) -> float:
+    """CPU seconds used so far by the `wikitop api` process and its gunicorn workers."""
+    root = psutil.Process(api.pid)
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def run_wrk(base: str, hours: list[str], connections: int, duration_s: int, work_dir: Path) -> Figures:
     """Load the API with wrk and a Lua script that sends the prototype's GET with a JSON body."""
     script = work_dir / "get_task_state.lua"
@@ -118,10 +135,11 @@ def run_wrk(base: str, hours: list[str], connections: int, duration_s: int, work
     return Figures(
         tool=f"wrk -t{threads} -c{connections} -d{duration_s}s",
         requests=int(_find(r"(\d+) requests in", output)),
+        server_cpu_s=0.0,
         errors=int(_find(r"Non-2xx or 3xx responses: (\d+)", output, "0")) + _socket_errors(output),
         rps=float(_find(r"Requests/sec:\s+([\d.]+)", output)),
-        p50_ms=_ms(_find(r"50%\s+(\S+)", output)),
-        p99_ms=_ms(_find(r"99%\s+(\S+)", output)),
+        p50_ms=_ms(_find(r"(?m)^\s+50%\s+(\S+)", output)),
+        p99_ms=_ms(_find(r"(?m)^\s+99%\s+(\S+)", output)),
     )
 
 
@@ -177,6 +195,7 @@ async def _httpx_load(base: str, hours: list[str], connections: int, duration_s:
     return Figures(
         tool=f"httpx asyncio x{connections}",
         requests=len(latencies),
+        server_cpu_s=0.0,
         errors=errors,
         rps=len(latencies) / elapsed,
         p50_ms=cuts[49] * 1000,
@@ -202,10 +221,12 @@ def main() -> None:
         api = start_api(data_dir, port, args.workers)
         try:
             base = f"http://127.0.0.1:{port}"
+            cpu_before = server_cpu_s(api)
             if use_wrk:
                 figures = run_wrk(base, hours, args.connections, args.duration_s, data_dir)
             else:
                 figures = run_httpx(base, hours, args.connections, args.duration_s)
+            figures = dataclasses.replace(figures, server_cpu_s=server_cpu_s(api) - cpu_before)
         finally:
             api.terminate()
             api.wait(timeout=30)
@@ -220,6 +241,9 @@ def _report(figures: Figures, args: argparse.Namespace) -> None:
     print(f"throughput       {figures.rps:,.0f} requests/s (target >= {TARGET_RPS:,.0f})")
     print(f"latency p50      {figures.p50_ms:.1f} ms")
     print(f"latency p99      {figures.p99_ms:.1f} ms (target < {TARGET_P99_MS:.0f})")
+    cpu_ms = figures.server_cpu_s * 1000 / max(figures.requests, 1)
+    ceiling = (os.cpu_count() or 1) * 1000 / cpu_ms if cpu_ms else 0.0
+    print(f"server CPU       {cpu_ms:.2f} ms per request (all cores busy: {ceiling:,.0f} requests/s)")
     print(f"target           {'met' if met else 'NOT met'}")
 
 

@@ -78,6 +78,18 @@ def status(start: str | None, end: str | None, as_json: bool) -> None:
         )
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="A JSON object instead of NAME=value lines.")
+def config(as_json: bool) -> None:
+    """Print the effective settings (environment, .env, TOML, defaults), secrets masked."""
+    effective = _settings().public_view()
+    if as_json:
+        click.echo(json.dumps(effective, indent=2))
+        return
+    for name, value in effective.items():
+        click.echo(f"{name}={value}")
+
+
 def state_to_dict(state: TaskState) -> dict[str, Any]:
     """Flatten a TaskState into JSON-ready values (provenance fields inline, ISO timestamps)."""
     data = dataclasses.asdict(state)

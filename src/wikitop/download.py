@@ -21,7 +21,8 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from wikitop.errors import DumpDownloadError, DumpNotPublishedError
@@ -113,7 +114,7 @@ class HttpFetcher:
         retrying = Retrying(
             retry=retry_if_exception(_is_retryable),
             stop=stop_after_attempt(self._retries + 1),
-            wait=wait_exponential_jitter(initial=self._backoff_s, max=60.0, jitter=self._backoff_s),
+            wait=wait_exponential(multiplier=self._backoff_s, max=60.0) + wait_random(0, self._backoff_s),
             before_sleep=self._count_retry,
             reraise=True,
         )

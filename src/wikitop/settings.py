@@ -7,6 +7,7 @@ the TOML file named by WIKITOP_CONFIG, then the defaults below. Nothing else rea
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,17 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
         return tuple(sources)
 
+    def public_view(self) -> dict[str, str]:
+        """Every setting as WIKITOP_NAME -> value, with passwords in URLs and secret values masked."""
+        view = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            text = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+            if any(word in name for word in ("secret", "password", "key")):
+                text = "***" if text else ""
+            view[f"WIKITOP_{name.upper()}"] = mask_url_password(text)
+        return view
+
     @property
     def resolved_results_url(self) -> str:
         """The results location, defaulting to <data dir>/reports."""
@@ -112,6 +124,15 @@ class Settings(BaseSettings):
     task_time_limit_s: float = Field(
         3600.0, gt=0, description="a worker process busy with one hour longer than this is killed"
     )
+    # Results on S3-compatible storage; see wikitop.results.
+    s3_endpoint_url: str = Field(
+        "", description="S3 endpoint for s3:// results (MinIO, Ceph...); empty = AWS_ENDPOINT_URL, else AWS"
+    )
+
+
+def mask_url_password(text: str) -> str:
+    """Replace the password of a URL (`scheme://user:password@host`) with ***."""
+    return re.sub(r"(://[^/:@\s]*:)[^@\s]*@", r"\1***@", text)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -1,0 +1,167 @@
+"""The `wikitop run` and `wikitop status` commands on a local mirror: results, idempotency, errors."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from conftest import Workspace
+from reference import reference_rank
+
+from wikitop.testing.dumpgen import DumpSpec
+
+
+def read_rows(path: Path) -> tuple[list[str], list[tuple[str, int, str, int]]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        return header, [(d, int(r), t, int(v)) for d, r, t, v in reader]
+
+
+def test_run_one_hour_writes_the_csv_the_reference_computes(workspace: Workspace) -> None:
+    dump = workspace.add_dump("2020010115", DumpSpec(lines=5_000, domains=40, seed=3, quoted_rate=0.01))
+    blacklist = Path(workspace.env["WIKITOP_BLACKLIST_URL"])
+    blacklist.write_text("en.m Main_Page\nde %C3%9Cber\n")
+
+    result = workspace.run("run", "2020010115")
+
+    assert result.exit_code == 0, result.output
+    header, rows = read_rows(workspace.result("2020010115"))
+    assert header == ["domain_code", "rank", "page_title", "views"]
+    expected, _, _ = reference_rank(gzip.decompress(dump.read_bytes()), blacklist.read_bytes(), 25)
+    assert rows == expected
+    assert "2020010115  computed" in result.output
+
+
+def test_csv_quotes_titles_with_commas_and_quotes(workspace: Workspace) -> None:
+    workspace.add_dump("2020010115", lines=['en Hello,_World 5 0', 'en "\\"Quoted\\"_title" 3 0', "en Plain 1 0"])
+    assert workspace.run("run", "2020010115").exit_code == 0
+    text = workspace.result("2020010115").read_text(encoding="utf-8")
+    assert text == (
+        'domain_code,rank,page_title,views\nen,1,"Hello,_World",5\nen,2,"""Quoted""_title",3\nen,3,Plain,1\n'
+    )
+
+
+def test_second_run_is_cached_and_force_recomputes(workspace: Workspace) -> None:
+    workspace.add_dump("2020010115")
+    assert workspace.run("run", "2020010115").exit_code == 0
+    first = workspace.result("2020010115").stat().st_mtime_ns
+
+    again = workspace.run("run", "2020010115")
+    assert again.exit_code == 0
+    assert "cached" in again.output
+    assert workspace.result("2020010115").stat().st_mtime_ns == first
+
+    forced = workspace.run("run", "2020010115", "--force")
+    assert "computed" in forced.output
+    assert workspace.result("2020010115").stat().st_mtime_ns != first
+
+
+def test_changed_blacklist_or_top_n_makes_the_result_stale(workspace: Workspace) -> None:
+    workspace.add_dump("2020010115", lines=["en A 5 0", "en B 4 0", "en C 3 0"])
+    assert workspace.run("run", "2020010115").exit_code == 0
+    Path(workspace.env["WIKITOP_BLACKLIST_URL"]).write_text("en A\n")
+    stale = workspace.run("run", "2020010115")
+    assert "computed" in stale.output
+    assert read_rows(workspace.result("2020010115"))[1] == [("en", 1, "B", 4), ("en", 2, "C", 3)]
+
+    smaller = workspace.run("run", "2020010115", WIKITOP_TOP_N="1")
+    assert "computed" in smaller.output
+    assert read_rows(workspace.result("2020010115"))[1] == [("en", 1, "B", 4)]
+
+
+def test_missing_hour_is_unavailable_exit_1_and_the_others_are_computed(workspace: Workspace) -> None:
+    workspace.add_dump("2020010115")
+    workspace.add_dump("2020010117")
+
+    result = workspace.run("run", "2020010115", "2020010117")
+
+    assert result.exit_code == 1
+    assert "2020010116  unavailable" in result.output
+    assert workspace.result("2020010115").exists()
+    assert workspace.result("2020010117").exists()
+    status = json.loads(workspace.run("status", "2020010116", "--json").output)
+    assert status[0]["status"] == "unavailable"
+
+    workspace.add_dump("2020010116")
+    retried = workspace.run("run", "2020010115", "2020010117")
+    assert retried.exit_code == 0
+    assert "2020010116  computed" in retried.output
+
+
+def test_corrupt_dump_fails_after_max_tries_with_the_reason(workspace: Workspace) -> None:
+    path = workspace.add_dump("2020010115")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+    result = workspace.run("run", "2020010115", WIKITOP_MAX_TRIES="2")
+
+    assert result.exit_code == 1
+    assert not workspace.result("2020010115").exists()
+    state = json.loads(workspace.run("status", "2020010115", "--json").output)[0]
+    assert state["status"] == "failed"
+    assert state["try_count"] == 2
+    assert "try 2/2: corrupt or truncated gzip stream" in state["error"]
+
+
+def test_status_reports_provenance(workspace: Workspace) -> None:
+    workspace.add_dump("2020010115", lines=["en A 5 0", "en B x 0", "", "en C 3 0"])
+    workspace.run("run", "2020010115")
+    state = json.loads(workspace.run("status", "2020010115", "--json").output)[0]
+    assert state["status"] == "success"
+    assert (state["try_count"], state["max_tries"]) == (1, 3)
+    assert state["data_path"] == str(workspace.result("2020010115"))
+    assert (state["lines_read"], state["lines_skipped"], state["rows"], state["top_n"]) == (4, 2, 2, 25)
+    assert len(state["blacklist_sha256"]) == 64
+    assert state["dump_bytes"] > 0
+    assert state["finished_at"].endswith("+00:00")
+
+
+def test_never_asked_hour_is_unknown_in_status(workspace: Workspace) -> None:
+    output = workspace.run("status", "2020010115").output
+    assert output.startswith("2020010115  unknown")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "2020-13-01T00"], "invalid hour '2020-13-01T00': month must be in 1..12"),
+        (["run", "20200101"], "invalid hour '20200101': expected YYYYMMDDHH"),
+        (["run", "2020010119", "2020010115"], "end hour '2020010115' is before start hour '2020010119'"),
+        (["run", "2014010100"], "before 2015-05-01T01"),
+        (["run", "2999010100"], "in the future"),
+        (["run", "2020010100", "2020020200"], "more than WIKITOP_MAX_RANGE_HOURS=744"),
+        (["status", "nonsense"], "invalid hour 'nonsense'"),
+    ],
+)
+def test_usage_errors_exit_2_name_the_value_and_touch_nothing(
+    workspace: Workspace, args: list[str], message: str
+) -> None:
+    result = workspace.run(*args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "YYYYMMDDHH" in result.output
+    assert not workspace.data_dir.exists()
+
+
+def test_invalid_setting_exits_2_naming_it(workspace: Workspace) -> None:
+    result = workspace.run("run", "2020010115", WIKITOP_DOWNLOAD_CONCURRENCY="5")
+    assert result.exit_code == 2
+    assert "WIKITOP_DOWNLOAD_CONCURRENCY" in result.output
+
+
+def test_unreadable_blacklist_stops_the_run_clearly(workspace: Workspace) -> None:
+    workspace.add_dump("2020010115")
+    result = workspace.run("run", "2020010115", WIKITOP_BLACKLIST_URL=str(workspace.root / "missing.txt"))
+    assert result.exit_code == 1
+    assert "cannot read the blacklist file" in result.output
+    assert not workspace.result("2020010115").exists()
+
+
+def test_help_lists_the_commands(workspace: Workspace) -> None:
+    result = workspace.run("--help")
+    assert result.exit_code == 0
+    assert "run" in result.output
+    assert "status" in result.output

@@ -1,0 +1,154 @@
+"""`wikitop run` against a real HTTP server playing dumps.wikimedia.org, with Wikimedia's faults."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from conftest import Workspace
+
+from wikitop.testing.dumpgen import DumpSpec
+from wikitop.testing.server import Fault, FakeWikimedia
+
+HOUR_PATH = "2020/2020-01/pageviews-20200101-150000.gz"
+
+
+@pytest.fixture
+def wikimedia(workspace: Workspace) -> Iterator[FakeWikimedia]:
+    workspace.mirror.mkdir(parents=True, exist_ok=True)
+    (workspace.mirror / "blacklist").write_text("en Main_Page\n")
+    with FakeWikimedia(workspace.mirror) as server:
+        workspace.env["WIKITOP_DUMPS_URL"] = server.url
+        workspace.env["WIKITOP_BLACKLIST_URL"] = server.url_for("blacklist")
+        workspace.env["WIKITOP_HTTP_TIMEOUT_S"] = "2"
+        yield server
+
+
+def dump_requests(server: FakeWikimedia) -> int:
+    return sum(1 for request in server.requests if request.path.endswith(".gz"))
+
+
+def test_run_over_http_matches_the_mirror_result_and_sends_the_user_agent(
+    workspace: Workspace, wikimedia: FakeWikimedia
+) -> None:
+    workspace.add_dump("2020010115", DumpSpec(lines=3_000, domains=30, seed=5))
+    result = workspace.run("run", "2020010115", WIKITOP_USER_AGENT="wikitop-tests/1.0 (ops@example.org)")
+    assert result.exit_code == 0, result.output
+    over_http = workspace.result("2020010115").read_bytes()
+    assert {request.user_agent for request in wikimedia.requests} == {"wikitop-tests/1.0 (ops@example.org)"}
+
+    local = workspace.run("run", "2020010115", "--force", WIKITOP_DUMPS_URL=str(workspace.mirror))
+    assert local.exit_code == 0
+    assert workspace.result("2020010115").read_bytes() == over_http
+    assert b"en,1,Main_Page" not in over_http
+
+
+def test_done_hours_are_not_downloaded_again(workspace: Workspace, wikimedia: FakeWikimedia) -> None:
+    workspace.add_dump("2020010115")
+    workspace.add_dump("2020010116")
+    assert workspace.run("run", "2020010115", "2020010116").exit_code == 0
+    assert dump_requests(wikimedia) == 2
+    assert workspace.run("run", "2020010115", "2020010116").exit_code == 0
+    assert dump_requests(wikimedia) == 2
+
+
+@pytest.mark.parametrize("status", [503, 429, 500])
+def test_transient_statuses_are_retried(workspace: Workspace, wikimedia: FakeWikimedia, status: int) -> None:
+    workspace.add_dump("2020010115")
+    wikimedia.set_fault(HOUR_PATH, Fault.status_code(status, times=2))
+    result = workspace.run("run", "2020010115")
+    assert result.exit_code == 0, result.output
+    assert [r.status for r in wikimedia.requests_for(HOUR_PATH)] == [status, status, 200]
+
+
+def test_404_is_unavailable_not_failed(workspace: Workspace, wikimedia: FakeWikimedia) -> None:
+    result = workspace.run("run", "2020010115")
+    assert result.exit_code == 1
+    state = json.loads(workspace.run("status", "2020010115", "--json").output)[0]
+    assert state["status"] == "unavailable"
+    assert "HTTP 404" in state["error"]
+    assert dump_requests(wikimedia) == 1
+
+
+def test_a_dropped_connection_is_retried(workspace: Workspace, wikimedia: FakeWikimedia) -> None:
+    workspace.add_dump("2020010115")
+    wikimedia.set_fault(HOUR_PATH, Fault.truncate(after_bytes=10_000, times=1))
+    assert workspace.run("run", "2020010115").exit_code == 0
+    assert len(wikimedia.requests_for(HOUR_PATH)) == 2
+
+
+def test_a_body_always_cut_short_never_produces_a_result(workspace: Workspace, wikimedia: FakeWikimedia) -> None:
+    workspace.add_dump("2020010115")
+    wikimedia.set_fault(HOUR_PATH, Fault.truncate(after_bytes=10_000))
+    result = workspace.run("run", "2020010115", WIKITOP_HTTP_RETRIES="1", WIKITOP_MAX_TRIES="2")
+    assert result.exit_code == 1
+    assert not workspace.result("2020010115").exists()
+    state = json.loads(workspace.run("status", "2020010115", "--json").output)[0]
+    assert state["status"] == "failed"
+    assert "RemoteProtocolError" in state["error"]
+    assert "after 2 tries" in state["error"]
+    assert list((workspace.data_dir / "tmp").iterdir()) == []
+
+
+def test_a_corrupt_gzip_fails_every_try_and_says_why(workspace: Workspace, wikimedia: FakeWikimedia) -> None:
+    workspace.add_dump("2020010115", DumpSpec(lines=20_000, domains=30))
+    wikimedia.set_fault(HOUR_PATH, Fault.corrupt())
+    result = workspace.run("run", "2020010115")
+    assert result.exit_code == 1
+    assert not workspace.result("2020010115").exists()
+    state = json.loads(workspace.run("status", "2020010115", "--json").output)[0]
+    assert (state["status"], state["try_count"]) == ("failed", 3)
+    assert "corrupt or truncated gzip stream" in state["error"]
+    assert len(wikimedia.requests_for(HOUR_PATH)) == 3
+
+
+def test_a_stalled_body_times_out_and_is_retried(workspace: Workspace, wikimedia: FakeWikimedia) -> None:
+    workspace.add_dump("2020010115")
+    wikimedia.set_fault(HOUR_PATH, Fault.slow(stall_s=5, times=1))
+    result = workspace.run("run", "2020010115", WIKITOP_HTTP_TIMEOUT_S="0.5")
+    assert result.exit_code == 0, result.output
+    assert len(wikimedia.requests_for(HOUR_PATH)) == 2
+
+
+@pytest.mark.parametrize("cap", [1, 2, 3])
+def test_downloads_never_exceed_the_cap(workspace: Workspace, wikimedia: FakeWikimedia, cap: int) -> None:
+    for hour in range(6):
+        workspace.add_dump(f"20200101{hour:02d}", DumpSpec(lines=3_000, domains=10, seed=hour))
+    wikimedia.throttle_bytes_per_s = 200_000
+    result = workspace.run(
+        "run", "2020010100", "2020010105", "--jobs", "6", WIKITOP_DOWNLOAD_CONCURRENCY=str(cap)
+    )
+    assert result.exit_code == 0, result.output
+    assert wikimedia.max_concurrent == cap
+    assert all(request.status == 200 for request in wikimedia.requests)
+
+
+def test_blacklist_is_fetched_once_and_cached(workspace: Workspace, wikimedia: FakeWikimedia) -> None:
+    workspace.add_dump("2020010115")
+    workspace.add_dump("2020010116")
+    workspace.run("run", "2020010115")
+    workspace.run("run", "2020010116")
+    assert len(wikimedia.requests_for("blacklist")) == 1
+    assert (workspace.data_dir / "cache" / "blacklist").read_text() == "en Main_Page\n"
+
+
+def test_unreachable_blacklist_without_cache_stops_the_run(workspace: Workspace, wikimedia: FakeWikimedia) -> None:
+    workspace.add_dump("2020010115")
+    wikimedia.set_fault("blacklist", Fault.status_code(503, times=None))
+    result = workspace.run("run", "2020010115", WIKITOP_HTTP_RETRIES="1")
+    assert result.exit_code == 1
+    assert "cannot fetch the blacklist" in result.output
+    assert "no cached copy exists" in result.output
+    assert dump_requests(wikimedia) == 0
+
+
+def test_stale_cached_blacklist_is_used_when_the_refresh_fails(
+    workspace: Workspace, wikimedia: FakeWikimedia
+) -> None:
+    workspace.add_dump("2020010115", lines=["en Main_Page 9 0", "en Other 1 0"])
+    assert workspace.run("run", "2020010115").exit_code == 0
+    wikimedia.set_fault("blacklist", Fault.status_code(503, times=None))
+    result = workspace.run("run", "2020010115", "--force", WIKITOP_BLACKLIST_MAX_AGE_S="0", WIKITOP_HTTP_RETRIES="0")
+    assert result.exit_code == 0, result.output
+    assert "Main_Page" not in workspace.result("2020010115").read_text()
