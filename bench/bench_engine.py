@@ -38,7 +38,9 @@ def realistic_dump(lines: int, domains: int, seed: int) -> Path:
     return path
 
 
-def timed(command: list[str], env: dict[str, str] | None = None, stdout: int | None = None) -> tuple[float, int]:
+def timed(
+    command: list[str], env: dict[str, str] | None = None, stdout: int | None = None
+) -> tuple[float, int]:
     """Run a command; return (wall seconds, peak RSS in bytes of it and its waited-for children)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=stdout)
@@ -51,7 +53,9 @@ def timed(command: list[str], env: dict[str, str] | None = None, stdout: int | N
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--lines", type=int, default=5_700_000)
     parser.add_argument("--domains", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=1)
@@ -71,13 +75,15 @@ def main() -> None:
         wikitop = [sys.executable, "-m", "wikitop", "run", HOUR.strftime("%Y%m%d%H"), "--force"]
         gzip_times, wikitop_times, peaks = [], [], []
         for run in range(1, args.runs + 1):
-            with open(os.devnull, "wb") as devnull:
+            with Path(os.devnull).open("wb") as devnull:
                 gzip_s, _ = timed(["gzip", "-dc", str(dump)], stdout=devnull.fileno())
                 wikitop_s, peak = timed(wikitop, env=env, stdout=devnull.fileno())
             gzip_times.append(gzip_s)
             wikitop_times.append(wikitop_s)
             peaks.append(peak)
-            print(f"run {run}: gzip -dc {gzip_s:.2f} s   wikitop run {wikitop_s:.2f} s   peak RSS {peak / 2**20:.0f} MiB")
+            print(
+                f"run {run}: gzip -dc {gzip_s:.2f} s   wikitop run {wikitop_s:.2f} s   peak RSS {peak / 2**20:.0f} MiB"
+            )
     gzip_median, wikitop_median = statistics.median(gzip_times), statistics.median(wikitop_times)
     print(f"file: {dump.stat().st_size / 1e6:.1f} MB gzip, {args.lines:,} lines, {args.domains} domain codes")
     print(f"median gzip -dc > /dev/null : {gzip_median:.2f} s")

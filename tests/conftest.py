@@ -15,7 +15,9 @@ from wikitop.cli import main
 from wikitop.hours import dump_path, parse_hour
 from wikitop.testing.dumpgen import DumpSpec, write_dump
 
-SHARED_DATA = Path(os.environ.get("WIKITOP_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+SHARED_DATA = Path(
+    os.environ.get("WIKITOP_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 
 
 def server_unavailable(what: str, url: str, reason: str) -> None:
@@ -41,7 +43,9 @@ class Workspace:
     def data_dir(self) -> Path:
         return self.root / "data"
 
-    def add_dump(self, hour: str | datetime, spec: DumpSpec | None = None, lines: list[str] | None = None) -> Path:
+    def add_dump(
+        self, hour: str | datetime, spec: DumpSpec | None = None, lines: list[str] | None = None
+    ) -> Path:
         """Write the dump of `hour` into the mirror, generated from `spec` or from literal lines."""
         moment = parse_hour(hour) if isinstance(hour, str) else hour
         path = self.mirror / dump_path(moment)

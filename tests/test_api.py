@@ -27,6 +27,7 @@ from wikitop.settings import Settings
 from wikitop.state import TaskStatus
 from wikitop.testing.dumpgen import DumpSpec, write_hour
 from wikitop.web.app import MAX_BODY_BYTES, create_app
+from wikitop.web.inputs import EXTENSION
 
 MAX_RANGE_HOURS = 48
 HOUR = "2020010115"
@@ -203,6 +204,9 @@ def test_bad_ask_is_400_naming_the_problem(
             {"data": "start_date=2020010115", "content_type": "text/plain"},
             "not valid JSON",
         ),
+        ("/api/v1/reports", {"data": b"\xff\xfe{", "content_type": "application/json"}, "not valid JSON"),
+        ("/api/v1/reports", {"data": "[" * 50_000, "content_type": "application/json"}, "nests too deeply"),
+        ("/ask_page_views", {"data": "[" * 50_000, "content_type": "application/json"}, "nests too deeply"),
         ("/ask_page_views", {"json": ["2020010115"]}, "expected an object of start_date, end_date"),
         ("/ask_page_views", {}, "'start_date': Field required"),
     ],
@@ -265,6 +269,18 @@ def test_bad_hour_in_path_is_400(client: FlaskClient) -> None:
         response = client.get(path)
         assert response.status_code == 400
         assert "expected YYYYMMDDHH" in _json(response)["message"]
+
+
+def test_unexpected_errors_are_500_json_without_traceback(settings: Settings, services: Services) -> None:
+    class BrokenState:
+        def get(self, hour: str) -> None:
+            raise RuntimeError("disk on fire")
+
+    app = create_app(settings, services, RecordingQueue())
+    app.extensions[EXTENSION].state = BrokenState()
+    response = app.test_client().get("/get_task_state?date=2020010115")
+    assert response.status_code == 500
+    assert _json(response) == {"message": "internal error: the server log has the details"}
 
 
 # --- asking: idempotence, retries, force ---------------------------------------------------------
@@ -536,3 +552,15 @@ def test_real_server_answers_the_prototypes_curl_calls(api_server: str) -> None:
     )
     assert bad.status_code == 400
     assert "not valid JSON" in bad.json()["message"]
+
+
+def test_api_command_refuses_a_taken_port(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "WIKITOP_DATA_DIR": str(tmp_path / "data"), "WIKITOP_BLACKLIST_URL": ""}
+        command = [sys.executable, "-m", "wikitop", "api", "--port", str(port)]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"Error: cannot listen on 127.0.0.1:{port}: Address already in use" in done.stderr

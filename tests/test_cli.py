@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
+
 from conftest import Workspace
 from reference import reference_rank
-
 from wikitop.testing.dumpgen import DumpSpec
 
 
@@ -37,7 +37,9 @@ def test_run_one_hour_writes_the_csv_the_reference_computes(workspace: Workspace
 
 
 def test_csv_quotes_titles_with_commas_and_quotes(workspace: Workspace) -> None:
-    workspace.add_dump("2020010115", lines=['en Hello,_World 5 0', 'en "\\"Quoted\\"_title" 3 0', "en Plain 1 0"])
+    workspace.add_dump(
+        "2020010115", lines=["en Hello,_World 5 0", 'en "\\"Quoted\\"_title" 3 0', "en Plain 1 0"]
+    )
     assert workspace.run("run", "2020010115").exit_code == 0
     text = workspace.result("2020010115").read_text(encoding="utf-8")
     assert text == (

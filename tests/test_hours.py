@@ -14,7 +14,14 @@ NOW = datetime(2024, 3, 10, 12, 34, tzinfo=UTC)
 
 @pytest.mark.parametrize(
     "text",
-    ["2020010115", "2020-01-01T15", "2020-01-01T15:00", "2020-01-01T15:00:00", "2020-01-01T15Z", "2020-01-01T15:00Z"],
+    [
+        "2020010115",
+        "2020-01-01T15",
+        "2020-01-01T15:00",
+        "2020-01-01T15:00:00",
+        "2020-01-01T15Z",
+        "2020-01-01T15:00Z",
+    ],
 )
 def test_parse_hour_accepts_compact_and_iso_forms(text: str) -> None:
     assert parse_hour(text) == datetime(2020, 1, 1, 15, tzinfo=UTC)

@@ -6,10 +6,10 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from conftest import Workspace
 
+from conftest import Workspace
 from wikitop.testing.dumpgen import DumpSpec
-from wikitop.testing.server import Fault, FakeWikimedia
+from wikitop.testing.server import FakeWikimedia, Fault
 
 HOUR_PATH = "2020/2020-01/pageviews-20200101-150000.gz"
 
@@ -78,7 +78,9 @@ def test_a_dropped_connection_is_retried(workspace: Workspace, wikimedia: FakeWi
     assert len(wikimedia.requests_for(HOUR_PATH)) == 2
 
 
-def test_a_body_always_cut_short_never_produces_a_result(workspace: Workspace, wikimedia: FakeWikimedia) -> None:
+def test_a_body_always_cut_short_never_produces_a_result(
+    workspace: Workspace, wikimedia: FakeWikimedia
+) -> None:
     workspace.add_dump("2020010115")
     wikimedia.set_fault(HOUR_PATH, Fault.truncate(after_bytes=10_000))
     result = workspace.run("run", "2020010115", WIKITOP_HTTP_RETRIES="1", WIKITOP_MAX_TRIES="2")
@@ -133,7 +135,9 @@ def test_blacklist_is_fetched_once_and_cached(workspace: Workspace, wikimedia: F
     assert (workspace.data_dir / "cache" / "blacklist").read_text() == "en Main_Page\n"
 
 
-def test_unreachable_blacklist_without_cache_stops_the_run(workspace: Workspace, wikimedia: FakeWikimedia) -> None:
+def test_unreachable_blacklist_without_cache_stops_the_run(
+    workspace: Workspace, wikimedia: FakeWikimedia
+) -> None:
     workspace.add_dump("2020010115")
     wikimedia.set_fault("blacklist", Fault.status_code(503, times=None))
     result = workspace.run("run", "2020010115", WIKITOP_HTTP_RETRIES="1")
@@ -149,6 +153,8 @@ def test_stale_cached_blacklist_is_used_when_the_refresh_fails(
     workspace.add_dump("2020010115", lines=["en Main_Page 9 0", "en Other 1 0"])
     assert workspace.run("run", "2020010115").exit_code == 0
     wikimedia.set_fault("blacklist", Fault.status_code(503, times=None))
-    result = workspace.run("run", "2020010115", "--force", WIKITOP_BLACKLIST_MAX_AGE_S="0", WIKITOP_HTTP_RETRIES="0")
+    result = workspace.run(
+        "run", "2020010115", "--force", WIKITOP_BLACKLIST_MAX_AGE_S="0", WIKITOP_HTTP_RETRIES="0"
+    )
     assert result.exit_code == 0, result.output
     assert "Main_Page" not in workspace.result("2020010115").read_text()

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from conftest import server_unavailable
 from wikitop.hours import current_hour, format_hour, parse_hour
 from wikitop.queue import BrokerUnavailableError, HourQueue
 from wikitop.queue.app import QUEUE_NAME, REDIS_VISIBILITY_TIMEOUT_S, TASK_NAME, celery_config
@@ -28,6 +29,8 @@ from wikitop.settings import Settings, load_settings
 from wikitop.state import StateStore, TaskState, TaskStatus, open_state_store
 from wikitop.testing.dumpgen import DumpSpec, write_hour
 
+# kombu's SQL transport uses an SQLAlchemy loader option that SQLAlchemy 2.1 deprecates.
+pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning")
 REDIS_URL = os.environ.get("WIKITOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 H15, H16, H17 = "2020010115", "2020010116", "2020010117"
 SMALL = DumpSpec(lines=5_000, domains=20)
@@ -41,9 +44,7 @@ def redis_or_skip(url: str = REDIS_URL) -> Any:
     try:
         client.ping()
     except redis.RedisError as exc:
-        if os.environ.get("WIKITOP_TEST_REQUIRE_SERVERS"):
-            pytest.fail(f"Redis at {url} is required (WIKITOP_TEST_REQUIRE_SERVERS) but unreachable: {exc}")
-        pytest.skip(f"no Redis at {url} (set WIKITOP_TEST_REDIS_URL): {exc}")
+        server_unavailable("Redis", url, f"{exc} (set WIKITOP_TEST_REDIS_URL)")
     client.flushdb()
     return client
 
@@ -58,6 +59,15 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "retry_backoff_s": 5.0,
     }
     return load_settings(**(values | overrides))
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Keep the developer's WIKITOP_* variables and .env file out of the settings built here."""
+    for name in list(os.environ):
+        if name.startswith("WIKITOP_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture

@@ -29,7 +29,11 @@ def test_defaults_live_under_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_p
 @pytest.mark.parametrize(
     ("variable", "value", "problem"),
     [
-        ("WIKITOP_DOWNLOAD_CONCURRENCY", "4", "WIKITOP_DOWNLOAD_CONCURRENCY: Input should be less than or equal to 3"),
+        (
+            "WIKITOP_DOWNLOAD_CONCURRENCY",
+            "4",
+            "WIKITOP_DOWNLOAD_CONCURRENCY: Input should be less than or equal to 3",
+        ),
         ("WIKITOP_TOP_N", "zero", "WIKITOP_TOP_N: Input should be a valid integer"),
         ("WIKITOP_MAX_TRIES", "0", "WIKITOP_MAX_TRIES: Input should be greater than or equal to 1"),
     ],
@@ -47,7 +51,7 @@ def test_invalid_setting_names_the_variable(
 def test_sources_priority_env_over_dotenv_over_toml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     toml = tmp_path / "wikitop.toml"
-    toml.write_text('top_n = 7\nmax_tries = 9\nmax_range_hours = 10\n')
+    toml.write_text("top_n = 7\nmax_tries = 9\nmax_range_hours = 10\n")
     (tmp_path / ".env").write_text("WIKITOP_MAX_TRIES=5\nWIKITOP_MAX_RANGE_HOURS=11\n")
     monkeypatch.setenv("WIKITOP_CONFIG", str(toml))
     monkeypatch.setenv("WIKITOP_MAX_RANGE_HOURS", "12")
@@ -58,7 +62,7 @@ def test_sources_priority_env_over_dotenv_over_toml(monkeypatch: pytest.MonkeyPa
 def test_missing_config_file_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("WIKITOP_CONFIG", str(tmp_path / "nope.toml"))
-    with pytest.raises(ConfigError, match="WIKITOP_CONFIG=.*no such file"):
+    with pytest.raises(ConfigError, match=r"WIKITOP_CONFIG=.*no such file"):
         load_settings()
 
 
@@ -68,3 +72,23 @@ def test_every_setting_is_in_the_readme_table() -> None:
     expected = {f"WIKITOP_{name.upper()}" for name in Settings.model_fields}
     assert expected - documented == set(), "settings missing from the README table"
     assert documented - expected == set(), "README documents settings that do not exist"
+
+
+def test_config_command_masks_passwords(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from wikitop.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    env = {
+        "WIKITOP_STATE_URL": "postgresql://wikitop:s3cret@db.example:5432/wikitop",
+        "WIKITOP_BROKER_URL": "redis://:hunter2@redis:6379/0",
+        "WIKITOP_TOP_N": "10",
+    }
+    result = CliRunner().invoke(main, ["config"], env=env)
+    assert result.exit_code == 0
+    assert "WIKITOP_STATE_URL=postgresql://wikitop:***@db.example:5432/wikitop" in result.output
+    assert "WIKITOP_BROKER_URL=redis://:***@redis:6379/0" in result.output
+    assert "WIKITOP_TOP_N=10" in result.output
+    assert "s3cret" not in result.output
+    assert "hunter2" not in result.output

@@ -66,7 +66,10 @@ def status(start: str | None, end: str | None, as_json: bool) -> None:
     hours = [format_hour(hour) for hour in _hours(start, end, settings)]
     with _services(settings) as services:
         states = services.state.get_many(hours)
-    rows = [state_to_dict(states[hour]) if hour in states else {"hour": hour, "status": "unknown"} for hour in hours]
+    rows = [
+        state_to_dict(states[hour]) if hour in states else {"hour": hour, "status": "unknown"}
+        for hour in hours
+    ]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -187,7 +190,11 @@ def api(host: str, port: int, workers: int | None) -> None:
     # Imported here so that the other commands load neither Flask nor gunicorn.
     from wikitop.web.server import run_api
 
-    run_api(_settings(), host, port, workers)
+    try:
+        run_api(_settings(), host, port, workers)
+    except WikitopError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
 
 
 @main.command()
@@ -197,7 +204,12 @@ def api(host: str, port: int, workers: int | None) -> None:
     default=None,
     help="Worker processes computing hours [default: WIKITOP_DOWNLOAD_CONCURRENCY].",
 )
-@click.option("--loglevel", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR.")
+@click.option(
+    "--loglevel",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    default="INFO",
+    show_default=True,
+)
 def worker(concurrency: int | None, loglevel: str) -> None:
     """Compute the hours published to the queue (WIKITOP_BROKER_URL), until SIGTERM.
 

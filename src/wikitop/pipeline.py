@@ -76,11 +76,15 @@ def process_hour(
     settings = services.settings
     blacklist = services.blacklists.get()
     current = services.state.get(key)
-    fresh = is_fresh(current, blacklist, settings.top_n)
-    if fresh and not force and services.results.exists(hour):
-        assert current is not None
-        rows = current.provenance.rows if current.provenance else 0
-        return HourResult(key, Outcome.CACHED, rows=rows, data_path=current.data_path)
+    if is_fresh(current, blacklist, settings.top_n) and not force:
+        try:
+            has_result = services.results.exists(hour)
+        except OSError as exc:
+            # Storage is down: nothing was claimed, the state is untouched; a later run retries.
+            return HourResult(key, Outcome.FAILED, error=f"results storage unavailable: {exc}")
+        if has_result and current is not None:
+            rows = current.provenance.rows if current.provenance else 0
+            return HourResult(key, Outcome.CACHED, rows=rows, data_path=current.data_path)
     # Re-take a success row only when we saw it stale (or force): a row that turned success since
     # we read it was just computed by another worker.
     reclaim = force or (current is not None and current.status is TaskStatus.SUCCESS)

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import threading
 import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -38,7 +38,13 @@ _DIGITS = r"^0*[0-9]{1,19}$"
 _MAX_VIEWS = 2**63 - 1
 
 Key = tuple[bytes, bytes]
-_EMPTY = pa.table({"domain": pa.array([], pa.binary()), "title": pa.array([], pa.binary()), "views": pa.array([], pa.uint64())})
+_EMPTY = pa.table(
+    {
+        "domain": pa.array([], pa.binary()),
+        "title": pa.array([], pa.binary()),
+        "views": pa.array([], pa.uint64()),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,7 @@ class Ranking:
     lines_skipped: int
 
 
-class _OutOfOrder(Exception):
+class _OutOfOrderError(Exception):
     """Rows arrived out of (domain, title) order: the per-chunk shortcut is not valid for this dump."""
 
 
@@ -138,14 +144,15 @@ def rank_dump(path: Path, blacklist: Blacklist, top_n: int, chunk_bytes: int = C
     if path.stat().st_size == 0:
         raise CorruptDumpError(f"{path} is empty: not a gzip stream")
 
-    def open_stream() -> AbstractContextManager[BinaryIO]:
-        return igzip_threaded.open(path, "rb", threads=1)  # type: ignore[no-any-return]
+    def open_stream() -> BinaryIO:
+        stream: BinaryIO = igzip_threaded.open(path, "rb", threads=1)  # type: ignore[no-untyped-call]
+        return stream
 
     return rank_stream(open_stream, blacklist, top_n, chunk_bytes)
 
 
 def rank_stream(
-    open_stream: Callable[[], AbstractContextManager[BinaryIO] | BinaryIO],
+    open_stream: Callable[[], BinaryIO],
     blacklist: Blacklist,
     top_n: int,
     chunk_bytes: int = CHUNK_BYTES,
@@ -153,12 +160,12 @@ def rank_stream(
     """Rank an uncompressed dump; `open_stream` may be called twice (once more for unsorted dumps)."""
     try:
         return _rank(open_stream, blacklist, top_n, chunk_bytes, assume_sorted=True)
-    except _OutOfOrder:
+    except _OutOfOrderError:
         return _rank(open_stream, blacklist, top_n, chunk_bytes, assume_sorted=False)
 
 
 def _rank(
-    open_stream: Callable[[], AbstractContextManager[BinaryIO] | BinaryIO],
+    open_stream: Callable[[], BinaryIO],
     blacklist: Blacklist,
     top_n: int,
     chunk_bytes: int,
@@ -166,35 +173,50 @@ def _rank(
 ) -> Ranking:
     tally = _Tally()
     unsorted_tables: list[pa.Table] = []
-    with _as_context(open_stream()) as stream:
-        for chunk in _read_chunks(stream, chunk_bytes):
-            table = _parse_chunk(chunk, tally)
+    with open_stream() as stream:
+        for table in _parsed_chunks(stream, chunk_bytes, tally):
             if assume_sorted:
-                _check_order(table, tally)
-                _keep_candidates(table, blacklist, top_n, tally)
+                _reduce_sorted(table, blacklist, top_n, tally)
             else:
                 unsorted_tables.append(table)
-    if not assume_sorted and unsorted_tables:
-        _keep_candidates(_aggregate(unsorted_tables), blacklist, top_n, tally, titles_sorted=False)
+    summed = _aggregate(unsorted_tables) if unsorted_tables else _EMPTY
+    if summed.num_rows:
+        domains, titles = _binary_columns(summed)
+        same = pc.equal(domains[1:], domains[:-1])
+        _keep_candidates(domains, titles, summed.column("views"), same, blacklist, top_n, tally, False)
     _add_side_rows(tally, blacklist)
     return Ranking(_final_pages(tally.candidates, top_n), tally.lines_read, tally.lines_skipped)
 
 
-def _as_context(
-    stream: AbstractContextManager[BinaryIO] | BinaryIO,
-) -> AbstractContextManager[BinaryIO]:
-    return stream if hasattr(stream, "__enter__") else _Closing(stream)  # type: ignore[return-value]
+def _parsed_chunks(stream: BinaryIO, chunk_bytes: int, tally: _Tally) -> Iterator[pa.Table]:
+    """Yield the parsed tables of successive chunks, parsing the next chunk while this one is used.
+
+    Arrow parses without the GIL, so parsing chunk N+1 on a helper thread overlaps with the
+    reduction of chunk N here. Each parse counts into its own _Tally, merged in file order.
+    """
+
+    def parse(chunk: bytes) -> tuple[pa.Table, _Tally]:
+        counts = _Tally()
+        return _parse_chunk(chunk, counts), counts
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as pool:
+        pending: Future[tuple[pa.Table, _Tally]] | None = None
+        for chunk in _read_chunks(stream, chunk_bytes):
+            upcoming = pool.submit(parse, chunk)
+            if pending is not None:
+                yield _merged(pending.result(), tally)
+            pending = upcoming
+        if pending is not None:
+            yield _merged(pending.result(), tally)
 
 
-class _Closing:
-    def __init__(self, stream: BinaryIO) -> None:
-        self.stream = stream
-
-    def __enter__(self) -> BinaryIO:
-        return self.stream
-
-    def __exit__(self, *exc: object) -> None:
-        self.stream.close()
+def _merged(parsed: tuple[pa.Table, _Tally], tally: _Tally) -> pa.Table:
+    table, counts = parsed
+    tally.lines_read += counts.lines_read
+    tally.lines_skipped += counts.lines_skipped
+    for key, views in counts.side_rows.items():
+        tally.side_rows[key] += views
+    return table
 
 
 def _read_chunks(stream: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
@@ -272,12 +294,17 @@ def _parse_views(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedAr
     # Fast path: Arrow's integer cast rejects signs, spaces and empties, but accepts hex ("0x10").
     try:
         views = pc.cast(column, pa.uint64())
-        hexadecimal = pc.any(pc.match_substring(column, "x")).as_py() or pc.any(pc.match_substring(column, "X")).as_py()
-        if not hexadecimal and (pc.max(views).as_py() or 0) <= _MAX_VIEWS:
-            return views, None
+        hexadecimal = pc.any(pc.match_substring(column, "x")).as_py()
+        if not hexadecimal and not pc.any(pc.match_substring(column, "X")).as_py():
+            if (pc.max(views).as_py() or 0) <= _MAX_VIEWS:
+                return views, None
     except pa.ArrowInvalid:
         pass
-    valid = pc.match_substring_regex(column, _DIGITS)
+    # Byte-wise checks (no UTF-8 validation): all ASCII digits, at most 19 of them.
+    text = column.cast(pa.string(), safe=False)
+    valid = pc.and_(pc.ascii_is_decimal(text), pc.less_equal(pc.binary_length(column), 19))
+    if pc.any(pc.and_(pc.ascii_is_decimal(text), pc.greater(pc.binary_length(column), 19))).as_py():
+        valid = pc.match_substring_regex(column, _DIGITS)  # leading zeros before 19 digits: rare
     cleaned = pc.if_else(valid, column, pa.scalar(b"0", pa.binary()))
     views = pc.cast(cleaned, pa.uint64())
     valid = pc.and_(valid, pc.less_equal(views, pa.scalar(_MAX_VIEWS, pa.uint64())))
@@ -326,21 +353,32 @@ def _special_line_starts(chunk: bytes) -> list[int]:
     return sorted({chunk.rfind(b"\n", 0, int(hit)) + 1 for hit in hits.tolist()})
 
 
-def _check_order(table: pa.Table, tally: _Tally) -> None:
-    """Raise _OutOfOrder unless keys strictly increase within the table and after the previous one."""
+def _reduce_sorted(table: pa.Table, blacklist: Blacklist, top_n: int, tally: _Tally) -> None:
+    """Check that a chunk continues the strictly increasing key order, then keep its candidates."""
     if table.num_rows == 0:
         return
-    domains = table.column("domain").combine_chunks()
-    titles = table.column("title").combine_chunks()
+    domains, titles = _binary_columns(table)
+    same = _check_order(domains, titles, tally)
+    _keep_candidates(domains, titles, table.column("views"), same, blacklist, top_n, tally, True)
+
+
+def _binary_columns(table: pa.Table) -> tuple[pa.BinaryArray, pa.BinaryArray]:
+    return table.column("domain").combine_chunks(), table.column("title").combine_chunks()
+
+
+def _check_order(domains: pa.BinaryArray, titles: pa.BinaryArray, tally: _Tally) -> pa.BooleanArray:
+    """Raise _OutOfOrderError unless keys strictly increase; return which rows share the previous domain."""
     first: Key = (domains[0].as_py(), titles[0].as_py())
     if tally.last_key is not None and not first > tally.last_key:
-        raise _OutOfOrder
-    if table.num_rows > 1:
-        d0, d1 = domains[:-1], domains[1:]
-        ordered = pc.or_(pc.greater(d1, d0), pc.and_(pc.equal(d1, d0), pc.greater(titles[1:], titles[:-1])))
+        raise _OutOfOrderError
+    d0, d1 = domains[:-1], domains[1:]
+    same = pc.equal(d1, d0)
+    if len(domains) > 1:
+        ordered = pc.or_(pc.greater(d1, d0), pc.and_(same, pc.greater(titles[1:], titles[:-1])))
         if not pc.all(ordered).as_py():
-            raise _OutOfOrder
+            raise _OutOfOrderError
     tally.last_key = (domains[-1].as_py(), titles[-1].as_py())
+    return same
 
 
 def _aggregate(tables: list[pa.Table]) -> pa.Table:
@@ -356,20 +394,24 @@ def _aggregate(tables: list[pa.Table]) -> pa.Table:
 
 
 def _keep_candidates(
-    table: pa.Table, blacklist: Blacklist, top_n: int, tally: _Tally, titles_sorted: bool = True
+    domains: pa.BinaryArray,
+    titles: pa.BinaryArray,
+    views_column: pa.ChunkedArray,
+    same_domain: pa.BooleanArray,
+    blacklist: Blacklist,
+    top_n: int,
+    tally: _Tally,
+    titles_sorted: bool,
 ) -> None:
     """Add the top N non-blacklisted rows of each domain run to the candidates.
 
-    Rows of one domain are contiguous; `titles_sorted` says whether titles ascend within a run.
+    Rows of one domain are contiguous (`same_domain[i]`: row i+1 has row i's domain);
+    `titles_sorted` says whether titles ascend within a run.
     """
-    if table.num_rows == 0:
-        return
-    domains = table.column("domain").combine_chunks()
-    titles = table.column("title").combine_chunks()
-    views = table.column("views").to_numpy().astype(np.int64, copy=False)
-    changes = np.flatnonzero(pc.not_equal(domains[1:], domains[:-1]).to_numpy(zero_copy_only=False))
+    views = views_column.to_numpy().astype(np.int64, copy=False)
+    changes = np.flatnonzero(~same_domain.to_numpy(zero_copy_only=False))
     starts = [0, *(changes + 1).tolist()]
-    ends = [*starts[1:], table.num_rows]
+    ends = [*starts[1:], len(domains)]
     for start, end in zip(starts, ends, strict=True):
         domain: bytes = domains[start].as_py()
         checked = blacklist if domain in blacklist.domain_codes else None

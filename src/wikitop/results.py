@@ -11,15 +11,24 @@ import csv
 import io
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import fsspec
+from fsspec.utils import get_protocol
 
+from wikitop.errors import BackendMissingError, ConfigError, WikitopError
 from wikitop.hours import result_path
 from wikitop.ranking import RankedPage
 
 CSV_HEADER = ("domain_code", "rank", "page_title", "views")
+S3_INSTALL_HINT = 'pip install "wikitop[s3]"'
+S3_PROTOCOLS = frozenset({"s3", "s3a"})
+# Sent with every S3 PUT so that a browser or a presigned-URL download sees a UTF-8 CSV.
+S3_PUT_OPTIONS = {"ContentType": "text/csv; charset=utf-8"}
 
 
 def render_csv(pages: list[RankedPage]) -> bytes:
@@ -34,10 +43,15 @@ def render_csv(pages: list[RankedPage]) -> bytes:
 class ResultStore:
     """Reads and writes the hourly result files under one base URL or directory."""
 
-    def __init__(self, base_url: str, storage_options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, base_url: str, storage_options: dict[str, Any] | None = None, *, s3_endpoint_url: str = ""
+    ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._fs, self._root = fsspec.core.url_to_fs(self.base_url, **(storage_options or {}))
+        self.protocol = get_protocol(self.base_url)
+        options = _storage_options(self.protocol, storage_options or {}, s3_endpoint_url.strip())
+        self._fs, self._root = _open_filesystem(self.base_url, options)
         self._local = "file" in _protocols(self._fs)
+        self._put_options = S3_PUT_OPTIONS if self.protocol in S3_PROTOCOLS else {}
 
     def location(self, hour: datetime) -> str:
         """The full path or URL of the hour's result file."""
@@ -47,35 +61,115 @@ class ResultStore:
         return f"{self._root}/{result_path(hour)}"
 
     def exists(self, hour: datetime) -> bool:
-        """Tell whether the hour's result file exists."""
-        return bool(self._fs.exists(self._path(hour)))
+        """Tell whether the hour's result file exists (asking the storage, never a cached listing)."""
+        path = self._path(hour)
+        with _storage_errors("check", self.location(hour)):
+            # Another worker may have written or someone deleted the object since our last listing.
+            self._fs.invalidate_cache(path)
+            return bool(self._fs.exists(path))
 
     def read(self, hour: datetime) -> bytes:
         """Return the hour's result file; FileNotFoundError when it does not exist."""
-        return bytes(self._fs.cat_file(self._path(hour)))
+        path = self._path(hour)
+        with _storage_errors("read", self.location(hour)):
+            self._fs.invalidate_cache(path)
+            return bytes(self._fs.cat_file(path))
 
     def write(self, hour: datetime, data: bytes) -> str:
         """Store the hour's result atomically and return its location."""
         path = self._path(hour)
-        if self._local:
-            parent = os.path.dirname(path)
-            os.makedirs(parent, exist_ok=True)
-            partial = os.path.join(parent, f".{uuid.uuid4().hex}.part")
-            with open(partial, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(partial, path)
-        else:
-            self._fs.pipe_file(path, data)
+        with _storage_errors("write", self.location(hour)):
+            if self._local:
+                _replace_file(Path(path), data)
+            else:
+                # One PUT (or one completed multipart upload): the object appears whole or not at all.
+                self._fs.pipe_file(path, data, **self._put_options)
         return self.location(hour)
 
     def ping(self) -> None:
-        """Raise if the storage cannot be reached."""
+        """Raise WikitopError, naming the URL, if the storage cannot be reached or its bucket is missing."""
         if self._local:
-            os.makedirs(self._root, exist_ok=True)
-        else:
-            self._fs.ls(self._root.split("/")[0])
+            Path(self._root).mkdir(parents=True, exist_ok=True)
+            return
+        # Object stores put the bucket first ("bucket/prefix"); memory:// paths start at "/".
+        bucket = self._root.split("/")[0]
+        try:
+            self._fs.invalidate_cache()
+            if bucket:
+                self._fs.info(bucket)
+            else:
+                self._fs.ls("/", detail=False)
+        except FileNotFoundError:
+            raise WikitopError(
+                f"results storage {self.base_url}: bucket {bucket!r} does not exist (create it first)"
+            ) from None
+        except Exception as exc:
+            raise WikitopError(
+                f"results storage {self.base_url} is not usable: {type(exc).__name__}: {exc}"
+            ) from exc
+
+
+def backend_missing_error(url: str, exc: ImportError) -> BackendMissingError:
+    """Turn fsspec's ImportError for a missing implementation into an error with the install hint."""
+    protocol = get_protocol(url)
+    hint = S3_INSTALL_HINT if protocol in S3_PROTOCOLS else str(exc)
+    return BackendMissingError(f"results URL {url!r} needs the {protocol}:// backend ({exc}): {hint}")
+
+
+def _storage_options(protocol: str, options: dict[str, Any], s3_endpoint_url: str) -> dict[str, Any]:
+    """The fsspec options for the URL: a private filesystem instance, and the S3 endpoint if any."""
+    # A private instance: a cached one would keep the credentials and endpoint it was first built
+    # with, and share its listings cache with every other user in the process.
+    merged = {"skip_instance_cache": True, **options}
+    if protocol in S3_PROTOCOLS and s3_endpoint_url:
+        if not s3_endpoint_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"S3 endpoint URL {s3_endpoint_url!r} is invalid: expected http(s)://host[:port]"
+            )
+        # Without it botocore reads AWS_ENDPOINT_URL(_S3) itself, then falls back to AWS.
+        merged.setdefault("endpoint_url", s3_endpoint_url)
+    return merged
+
+
+def _open_filesystem(url: str, options: dict[str, Any]) -> tuple[Any, str]:
+    """Return fsspec's filesystem and root path for the URL, or say what to install or fix."""
+    try:
+        return fsspec.core.url_to_fs(url, **options)  # type: ignore[no-any-return]
+    except ImportError as exc:
+        raise backend_missing_error(url, exc) from None
+    except ValueError as exc:
+        # fsspec says "Protocol not known: xyz" for a scheme it has no implementation for.
+        raise ConfigError(
+            f"results URL {url!r}: {exc} (expected a path or s3://, gs://, memory://)"
+        ) from None
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write the file next to `path`, flush it to disk, then rename it over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{uuid.uuid4().hex}.part")
+    try:
+        with partial.open("wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def _storage_errors(action: str, location: str) -> Iterator[None]:
+    """Let OSErrors through; turn a client library's own errors (no connection, no credentials) into one."""
+    # The pipeline records an OSError as a failed attempt; botocore's connection and credential
+    # errors are not OSErrors and would otherwise surface as "unexpected" with a traceback.
+    try:
+        yield
+    except (OSError, WikitopError):
+        raise
+    except Exception as exc:
+        raise OSError(f"cannot {action} {location}: {type(exc).__name__}: {exc}") from exc
 
 
 def _protocols(fs: Any) -> tuple[str, ...]:

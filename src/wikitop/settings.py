@@ -34,9 +34,7 @@ MAX_DOWNLOAD_CONCURRENCY = 3
 class Settings(BaseSettings):
     """Every setting of wikitop; the README's settings table lists the same names."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="WIKITOP_", env_file=".env", extra="ignore", frozen=True
-    )
+    model_config = SettingsConfigDict(env_prefix="WIKITOP_", env_file=".env", extra="ignore", frozen=True)
 
     data_dir: Path = Field(Path("./data"), description="root of the defaults below")
     results_url: str = Field("", description="where result files go (default <data dir>/reports)")
@@ -53,7 +51,9 @@ class Settings(BaseSettings):
     http_timeout_s: float = Field(60.0, gt=0, description="seconds without progress before a request fails")
     http_retries: int = Field(5, ge=0, le=20, description="retries of one request on 5xx/429/timeouts")
     http_backoff_s: float = Field(1.0, ge=0, description="first retry delay; doubles each retry (max 60 s)")
-    lease_s: float = Field(60.0, gt=0, description="a worker's claim on an hour lapses this long after its last heartbeat")
+    lease_s: float = Field(
+        60.0, gt=0, description="a worker's claim on an hour lapses this long after its last heartbeat"
+    )
     blacklist_max_age_s: int = Field(86_400, ge=0, description="refetch the cached blacklist after this age")
     keep_dumps: bool = Field(False, description="keep downloaded dumps under <data dir>/dumps")
     broker_url: str = Field("", description="Celery broker; empty = embedded SQLite queue in the data dir")
@@ -144,8 +144,7 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
-            f"WIKITOP_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-            f" (got {err.get('input')!r})"
+            f"WIKITOP_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']} (got {err.get('input')!r})"
             for err in exc.errors()
         )
         raise ConfigError(f"invalid setting: {problems}") from None

@@ -3,8 +3,8 @@
 Each child runs in its own session, so a terminal's Ctrl-C reaches only this supervisor, which
 then stops the children in order: SIGTERM (the API drains its requests, the worker finishes its
 hours), and SIGKILL to each child's whole process group after the shutdown timeout or on a second
-Ctrl-C. A child that dies is started again, unless it died right after starting (a port in use, a
-bad setting), which stops the whole service. If this supervisor is killed, the children notice
+Ctrl-C. A child that dies is started again, unless it died right after starting (a bad setting)
+or keeps dying, which stops the whole service. If this supervisor is killed, the children notice
 their parent is gone and stop by themselves.
 """
 
@@ -15,13 +15,16 @@ import logging
 import multiprocessing
 import os
 import signal
+import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
+from wikitop.errors import UsageError
 from wikitop.services import build_services
 from wikitop.settings import Settings
 
@@ -29,6 +32,9 @@ log = logging.getLogger(__name__)
 
 # A child that exits sooner than this after starting is broken, not unlucky: restarting it would loop.
 MIN_UPTIME_S = 10.0
+# A child restarted this many times within RESTART_WINDOW_S is crashing in a loop: stop instead.
+MAX_RESTARTS = 5
+RESTART_WINDOW_S = 600.0
 _POLL_S = 0.2
 
 
@@ -49,6 +55,8 @@ def serve(
     from wikitop.queue.app import describe_broker
 
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s: %(levelname)s/wikitop-serve] %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration plugin otherwise
+    check_port_free(host, port)
     # Upgrade the state schema and create the queue once, before the children race to.
     build_services(settings).close()
     queue = HourQueue(settings)
@@ -57,7 +65,7 @@ def serve(
     finally:
         queue.close()
     log.info(
-        "API on http://%s:%d (docs at /docs); %d worker processes; queue %s; state %s; results %s",
+        "API on http://%s:%d (docs at /docs); %d worker process(es); queue %s; state %s; results %s",
         f"[{host}]" if ":" in host else host,
         port,
         workers,
@@ -70,6 +78,19 @@ def serve(
         ChildSpec("wikitop-worker", worker_child, (settings, workers)),
     ]
     return Supervisor(specs, shutdown_timeout_s).run()
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise UsageError when host:port cannot be listened on (gunicorn would only retry and log)."""
+    try:
+        address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(address[0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address[4])
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} (try another --port)"
+        ) from None
 
 
 def api_child(settings: Settings, host: str, port: int, workers: int) -> None:
@@ -106,6 +127,7 @@ class Child:
         self.spec = spec
         self.process: multiprocessing.process.BaseProcess | None = None
         self.started_at = 0.0
+        self.restarts: deque[float] = deque(maxlen=MAX_RESTARTS)
 
     def start(self) -> None:
         """Start the child in a fresh interpreter (nothing of this process's state crosses a fork)."""
@@ -169,20 +191,27 @@ class Supervisor:
 
     def _check_children(self) -> None:
         for child in self._children:
-            if child.alive or self._stop_requests:
-                continue
-            code = child.process.exitcode if child.process else None
-            uptime_s = time.monotonic() - child.started_at
-            if uptime_s < MIN_UPTIME_S:
-                log.error(
-                    "%s exited with code %s %.1f s after starting: stopping", child.spec.name, code, uptime_s
-                )
-                self._exit_code = 1
-                self._stop_requests = 1
-                return
-            log.warning("%s exited with code %s: starting it again", child.spec.name, code)
-            child.kill_group()
-            child.start()
+            if not child.alive and not self._stop_requests:
+                self._restart(child)
+
+    def _restart(self, child: Child) -> None:
+        """Start a child that died again, unless it died at start or keeps dying: then stop all."""
+        code = child.process.exitcode if child.process else None
+        now = time.monotonic()
+        uptime_s = now - child.started_at
+        if uptime_s < MIN_UPTIME_S or (
+            len(child.restarts) == MAX_RESTARTS and now - child.restarts[0] < RESTART_WINDOW_S
+        ):
+            log.error(
+                "%s exited with code %s %.1f s after starting: stopping", child.spec.name, code, uptime_s
+            )
+            self._exit_code = 1
+            self._stop_requests = 1
+            return
+        log.warning("%s exited with code %s: starting it again", child.spec.name, code)
+        child.restarts.append(now)
+        child.kill_group()
+        child.start()
 
     def _stop_children(self) -> None:
         for child in self._children:

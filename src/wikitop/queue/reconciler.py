@@ -22,7 +22,6 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from wikitop.queue.followup import give_up, give_up_at, next_check_at
 from wikitop.queue.hour_queue import BrokerUnavailableError, HourQueue
@@ -74,7 +73,7 @@ class Reconciler:
         counts: Counter[str] = Counter()
         try:
             depth = self._queue.depth()
-            for state in self._stale(now):
+            for state in self._state.stale(self._settings.stale_queued_s, now):
                 if state.status is TaskStatus.RUNNING:
                     self._release_abandoned(state, counts)
                 elif depth == 0 and self._not_published_lately(state.hour):
@@ -86,13 +85,6 @@ class Reconciler:
             log.warning("reconciler: %s", exc)
         sweep_stale_files(Path(self._settings.data_dir) / "tmp", self._settings.task_time_limit_s)
         return counts
-
-    def _stale(self, now: datetime) -> list[TaskState]:
-        # StateStore.stale's annotation names the Protocol's own `list` method, which mypy cannot
-        # iterate; going through Any keeps this right once the Protocol spells it builtins.list.
-        stale: Any = self._state.stale(self._settings.stale_queued_s, now)
-        states: list[TaskState] = stale
-        return states
 
     def _release_abandoned(self, state: TaskState, counts: Counter[str]) -> None:
         last_try = state.try_count >= state.max_tries

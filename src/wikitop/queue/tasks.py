@@ -84,10 +84,14 @@ def run_hour(context: WorkerContext, hour: str, force: bool) -> str:
     if result.outcome is Outcome.RETRY:
         _schedule_retry(result.hour, services, context.queue)
     elif result.outcome is Outcome.UNAVAILABLE and datetime.now(UTC) >= give_up_at(result.hour):
-        give_up(services.state, result.hour, services.worker_id, services.settings, result.error)
-        log.warning("hour %s failed: its dump is still not published a day later", result.hour)
+        _give_up(result, services)
     # UNAVAILABLE hours are checked again by the reconciler; BUSY and CACHED need nothing more.
     return result.outcome.value
+
+
+def _give_up(result: HourResult, services: Services) -> None:
+    if give_up(services.state, result.hour, services.worker_id, services.settings, result.error):
+        log.warning("hour %s failed: its dump is still not published a day after the hour", result.hour)
 
 
 def _schedule_retry(hour: str, services: Services, queue: HourQueue) -> None:

@@ -27,11 +27,14 @@ log = logging.getLogger(__name__)
 
 def run_worker(settings: Settings, concurrency: int, loglevel: str = "INFO") -> int:
     """Run a worker until SIGTERM/SIGINT (warm shutdown: running hours finish); return its exit code."""
+    # Alembic logs every plugin it loads, in every process, and httpx every request, at INFO: the
+    # worker logs one line per hour instead.
+    for noisy in ("alembic", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     app = make_app(settings)
     register_tasks(app, settings)
     name = f"wikitop-{os.getpid()}@{socket.gethostname()}"
     _run_reconciler_with_worker(settings, HourQueue(settings, app), name)
-    log.info("worker %s: %d processes, queue %s", name, concurrency, describe_broker(app.conf.broker_url))
     worker = app.Worker(
         hostname=name,
         pool_cls="prefork",
@@ -55,7 +58,11 @@ def _run_reconciler_with_worker(settings: Settings, queue: HourQueue, name: str)
         reconciler = Reconciler(settings, open_state_store(settings.resolved_state_url), queue, name)
         running.append(reconciler)
         reconciler.start()
-        log.info("reconciler started: a pass every %.0f s", settings.reconcile_interval_s)
+        log.info(
+            "reconciler started: a pass every %g s; queue %s",
+            settings.reconcile_interval_s,
+            describe_broker(settings.resolved_broker_url),
+        )
 
     def stop(**_: Any) -> None:
         for reconciler in running:

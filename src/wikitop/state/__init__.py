@@ -78,7 +78,9 @@ class StateStore(Protocol):
         """Return states ordered by hour, filtered by status and inclusive hour bounds."""
         ...
 
-    def count(self, status: TaskStatus | None = None, start: str | None = None, end: str | None = None) -> int:
+    def count(
+        self, status: TaskStatus | None = None, start: str | None = None, end: str | None = None
+    ) -> int:
         """Return how many states match the same filters as `list`."""
         ...
 

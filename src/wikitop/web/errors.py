@@ -28,6 +28,15 @@ _LOCATIONS = {"json": "JSON body", "query": "query parameter", "body": "field"}
 class JsonRequest(Request):
     """A request whose undecodable JSON body is a 400 that says what was expected."""
 
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        """Parse the body as JSON; a body nested too deeply for the parser is a 400 too."""
+        try:
+            return super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:
+            raise BadRequest(
+                "cannot read the request body: it nests too deeply; expected a JSON object"
+            ) from None
+
     def on_json_loading_failed(self, e: ValueError | None) -> Any:
         """Raise a 400 naming the decoding problem and the expected form."""
         reason = f"it is not valid JSON ({e})" if e is not None else "its content type is not JSON"
