@@ -51,7 +51,8 @@ def run(start: str | None, end: str | None, force: bool, jobs: int | None) -> No
     with _services(settings) as services:
         _require_blacklist(services)
         services.state.enqueue([format_hour(hour) for hour in hours], settings.max_tries)
-        results = _run_hours(hours, services, force, jobs or settings.download_concurrency)
+        # One more job than download slots: a slot freed by a finished download is taken at once.
+        results = _run_hours(hours, services, force, jobs or settings.download_concurrency + 1)
     _print_summary(results)
     sys.exit(0 if all(result.outcome.done for result in results) else 1)
 

@@ -7,12 +7,13 @@ A 404 is an answer, not a failure: the file is not published (yet).
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import httpx
 from filelock import FileLock, Timeout
@@ -57,14 +58,23 @@ class DownloadSlots:
         self._local = threading.BoundedSemaphore(limit)
 
     @contextmanager
-    def slot(self) -> Iterator[None]:
-        """Hold one download slot for the duration of the block."""
-        with self._local:
-            lock = self._acquire_any()
-            try:
-                yield
-            finally:
+    def slot(self) -> Iterator[Callable[[], None]]:
+        """Hold one download slot until the block ends or the yielded `release` is called."""
+        self._local.acquire()
+        lock = self._acquire_any()
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
                 lock.release()
+                self._local.release()
+
+        try:
+            yield release
+        finally:
+            release()
 
     def _acquire_any(self) -> FileLock:
         while True:
@@ -108,7 +118,22 @@ class HttpFetcher:
 
     def fetch_to_file(self, url: str, dest: Path, progress: ProgressCallback | None = None) -> int:
         """Stream `url` to `dest` (written whole or not at all); return the number of bytes."""
-        return self._with_retries(url, lambda: self._stream_to_file(url, dest, progress))
+        return self.stream_through(url, dest, lambda body: None, progress)[1]
+
+    def stream_through(
+        self,
+        url: str,
+        dest: Path,
+        consume: Callable[[BodyReader], T],
+        progress: ProgressCallback | None = None,
+    ) -> tuple[T, int]:
+        """Hand the body to `consume` as it arrives while saving it to `dest`; return (result, bytes).
+
+        `dest` is written whole or not at all: the rest of the body is saved after `consume`
+        returns, and the byte count must match Content-Length. Retried as a whole (a fresh request,
+        a fresh `consume`) on 5xx, 429, timeouts and dropped connections.
+        """
+        return self._with_retries(url, lambda: self._stream_once(url, dest, consume, progress))
 
     def _with_retries(self, url: str, attempt: Callable[[], T]) -> T:
         retrying = Retrying(
@@ -135,30 +160,76 @@ class HttpFetcher:
             _check_status(url, response)
             return response.content
 
-    def _stream_to_file(self, url: str, dest: Path, progress: ProgressCallback | None) -> int:
+    def _stream_once(
+        self, url: str, dest: Path, consume: Callable[[BodyReader], T], progress: ProgressCallback | None
+    ) -> tuple[T, int]:
         partial = dest.with_name(dest.name + ".part")
         try:
-            with self._slots.slot(), self._client.stream("GET", url) as response:
+            with self._slots.slot() as release_slot, self._client.stream("GET", url) as response:
                 _check_status(url, response)
-                received = _copy_body(response, partial, progress)
                 expected = response.headers.get("Content-Length")
-            if expected is not None and int(expected) != received:
-                raise httpx.RemoteProtocolError(f"body of {url} ended at {received} of {expected} bytes")
+                with partial.open("w+b") as out:
+                    # The slot is free for the next download as soon as the last byte is in,
+                    # while `consume` may still be finishing its work on it.
+                    body = BodyReader(response.iter_raw(_CHUNK_BYTES), out, progress, release_slot)
+                    result = consume(body)
+                    body.drain()
+            if expected is not None and int(expected) != body.received:
+                raise httpx.RemoteProtocolError(f"body of {url} ended at {body.received} of {expected} bytes")
             partial.replace(dest)
-            return received
+            return result, body.received
         finally:
             partial.unlink(missing_ok=True)
 
 
-def _copy_body(response: httpx.Response, dest: Path, progress: ProgressCallback | None) -> int:
-    received = 0
-    with dest.open("wb") as out:
-        for block in response.iter_raw(_CHUNK_BYTES):
-            out.write(block)
-            received += len(block)
-            if progress is not None:
-                progress(len(block))
-    return received
+class BodyReader(io.RawIOBase):
+    """A response body read as a file, every byte also written to `out` (the download on disk)."""
+
+    def __init__(
+        self,
+        blocks: Iterator[bytes],
+        out: BinaryIO,
+        progress: ProgressCallback | None,
+        on_end: Callable[[], None] = lambda: None,
+    ) -> None:
+        super().__init__()
+        self._blocks = blocks
+        self._on_end = on_end
+        self._out = out
+        self._progress = progress
+        self._pending = memoryview(b"")
+        self.received = 0
+        self.path = Path(out.name)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._pending and not self._next_block():
+            return 0
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+    def drain(self) -> None:
+        """Save the rest of the body without handing it to anyone, and flush the file."""
+        self._pending = memoryview(b"")
+        while self._next_block():
+            self._pending = memoryview(b"")
+        self._out.flush()
+
+    def _next_block(self) -> bool:
+        block = next(self._blocks, b"")
+        if not block:
+            self._on_end()
+            return False
+        self._out.write(block)
+        self.received += len(block)
+        if self._progress is not None:
+            self._progress(len(block))
+        self._pending = memoryview(block)
+        return True
 
 
 def _check_status(url: str, response: httpx.Response) -> None:

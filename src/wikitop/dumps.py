@@ -1,25 +1,26 @@
-"""One hourly dump: where it lives (Wikimedia, a mirror URL or a local directory) and getting it on disk."""
+"""One hourly dump: where it lives (Wikimedia, a mirror URL or a local directory) and reading it.
+
+A remote dump is read while it downloads: the body goes to the engine and to a file at once, so an
+hour costs about its download time. The file serves a second read (the engine's path for unsorted
+dumps) and, with WIKITOP_KEEP_DUMPS, becomes a local mirror.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO, TypeVar
 
-from wikitop.download import HttpFetcher, ProgressCallback
-from wikitop.errors import DumpNotPublishedError
+from isal import igzip, igzip_threaded
+
+from wikitop.download import BodyReader, HttpFetcher, ProgressCallback
+from wikitop.errors import CorruptDumpError, DumpNotPublishedError
 from wikitop.hours import dump_path
 
-
-@dataclass(frozen=True)
-class LocalDump:
-    """A dump file on local disk, complete, with its size."""
-
-    path: Path
-    size_bytes: int
+T = TypeVar("T")
+StreamOpener = Callable[[], BinaryIO]
 
 
 def is_remote(url: str) -> bool:
@@ -32,8 +33,14 @@ def local_path(url: str) -> Path:
     return Path(url.removeprefix("file://"))
 
 
+def open_gzip_file(path: Path) -> BinaryIO:
+    """Open a gzip file for reading, inflated by ISA-L on a background thread."""
+    stream: BinaryIO = igzip_threaded.open(path, "rb", threads=1)  # type: ignore[no-untyped-call]
+    return stream
+
+
 class DumpSource:
-    """Finds or downloads the dump of an hour; downloads go to a private work dir and are removed after."""
+    """Reads the dump of an hour from a local directory or over HTTP."""
 
     def __init__(self, base_url: str, fetcher: HttpFetcher, work_dir: Path, keep_dir: Path | None) -> None:
         self.base_url = base_url.rstrip("/")
@@ -45,26 +52,52 @@ class DumpSource:
         """The URL or path of the dump labelled `hour`."""
         return f"{self.base_url}/{dump_path(hour)}"
 
-    @contextmanager
-    def fetch(self, hour: datetime, progress: ProgressCallback | None = None) -> Iterator[LocalDump]:
-        """Yield the hour's dump on local disk; raise DumpNotPublishedError when it does not exist."""
-        if not is_remote(self.base_url):
-            path = local_path(self.url_for(hour))
+    def read(
+        self, hour: datetime, consume: Callable[[StreamOpener], T], progress: ProgressCallback | None = None
+    ) -> tuple[T, int]:
+        """Give `consume` an opener of the hour's inflated dump; return its result and the dump's size.
+
+        DumpNotPublishedError when the dump does not exist; CorruptDumpError when it is empty.
+        """
+        kept = self._keep_dir / dump_path(hour) if self._keep_dir else None
+        if not is_remote(self.base_url) or (kept is not None and kept.is_file()):
+            path = kept if kept is not None and kept.is_file() else local_path(self.url_for(hour))
             if not path.is_file():
                 raise DumpNotPublishedError(f"{path} does not exist")
-            yield LocalDump(path, path.stat().st_size)
-            return
-        kept = self._keep_dir / dump_path(hour) if self._keep_dir else None
-        if kept is not None and kept.is_file():
-            yield LocalDump(kept, kept.stat().st_size)
-            return
+            size = _nonempty_size(path.stat().st_size, str(path))
+            return consume(lambda: open_gzip_file(path)), size
         self._work_dir.mkdir(parents=True, exist_ok=True)
         dest = self._work_dir / f"{uuid.uuid4().hex}-{Path(dump_path(hour)).name}"
         try:
-            size = self._fetcher.fetch_to_file(self.url_for(hour), dest, progress)
-            yield LocalDump(dest, size)
+            result, size = self._fetcher.stream_through(
+                self.url_for(hour), dest, lambda body: consume(_body_opener(body)), progress
+            )
+            _nonempty_size(size, self.url_for(hour))
             if kept is not None:
                 kept.parent.mkdir(parents=True, exist_ok=True)
                 dest.replace(kept)
+            return result, size
         finally:
             dest.unlink(missing_ok=True)
+
+
+def _body_opener(body: BodyReader) -> StreamOpener:
+    """First open: inflate the body as it arrives. Later opens: the saved file, once fully received."""
+    opened = False
+
+    def open_stream() -> BinaryIO:
+        nonlocal opened
+        if not opened:
+            opened = True
+            stream: BinaryIO = igzip.GzipFile(fileobj=body, mode="rb")  # type: ignore[no-untyped-call,assignment]
+            return stream
+        body.drain()
+        return open_gzip_file(body.path)
+
+    return open_stream
+
+
+def _nonempty_size(size: int, where: str) -> int:
+    if size == 0:
+        raise CorruptDumpError(f"{where} is empty: not a gzip stream")
+    return size

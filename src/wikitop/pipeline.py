@@ -14,7 +14,7 @@ from wikitop.blacklist import Blacklist
 from wikitop.download import ProgressCallback
 from wikitop.errors import CorruptDumpError, DumpDownloadError, DumpNotPublishedError
 from wikitop.hours import format_hour
-from wikitop.ranking import rank_dump
+from wikitop.ranking import rank_stream
 from wikitop.results import render_csv
 from wikitop.state import Provenance, StateStore, TaskState, TaskStatus
 
@@ -106,8 +106,10 @@ def _attempt(
 ) -> HourResult:
     key, worker, started = claimed.hour, services.worker_id, time.monotonic()
     try:
-        with services.dumps.fetch(hour, progress) as dump:
-            ranking = rank_dump(dump.path, blacklist, services.settings.top_n)
+        top_n = services.settings.top_n
+        ranking, dump_bytes = services.dumps.read(
+            hour, lambda open_dump: rank_stream(open_dump, blacklist, top_n), progress
+        )
         data_path = services.results.write(hour, render_csv(ranking.pages))
     except DumpNotPublishedError as exc:
         services.state.finish_failure(key, worker, TaskStatus.UNAVAILABLE, str(exc))
@@ -121,14 +123,14 @@ def _attempt(
     provenance = Provenance(
         blacklist_sha256=blacklist.sha256,
         top_n=services.settings.top_n,
-        dump_bytes=dump.size_bytes,
+        dump_bytes=dump_bytes,
         lines_read=ranking.lines_read,
         lines_skipped=ranking.lines_skipped,
         rows=len(ranking.pages),
         duration_s=round(seconds, 3),
     )
     services.state.finish_success(key, worker, data_path, provenance)
-    return HourResult(key, Outcome.COMPUTED, len(ranking.pages), seconds, data_path, None, dump.size_bytes)
+    return HourResult(key, Outcome.COMPUTED, len(ranking.pages), seconds, data_path, None, dump_bytes)
 
 
 def _fail(claimed: TaskState, services: Services, error: str, started: float) -> HourResult:

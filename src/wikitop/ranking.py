@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import threading
 import zlib
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -294,10 +294,11 @@ def _parse_views(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedAr
     # Fast path: Arrow's integer cast rejects signs, spaces and empties, but accepts hex ("0x10").
     try:
         views = pc.cast(column, pa.uint64())
-        hexadecimal = pc.any(pc.match_substring(column, "x")).as_py()
-        if not hexadecimal and not pc.any(pc.match_substring(column, "X")).as_py():
-            if (pc.max(views).as_py() or 0) <= _MAX_VIEWS:
-                return views, None
+        hexadecimal = (
+            pc.any(pc.match_substring(column, "x")).as_py() or pc.any(pc.match_substring(column, "X")).as_py()
+        )
+        if not hexadecimal and (pc.max(views).as_py() or 0) <= _MAX_VIEWS:
+            return views, None
     except pa.ArrowInvalid:
         pass
     # Byte-wise checks (no UTF-8 validation): all ASCII digits, at most 19 of them.

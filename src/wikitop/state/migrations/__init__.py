@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import zlib
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
