@@ -12,44 +12,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-from wikitop.hours import dump_path
-from wikitop.testing.dumpgen import DumpSpec, write_dump
-
-HOUR = datetime(2020, 1, 1, 15, tzinfo=UTC)
-CACHE = Path(__file__).resolve().parent / ".cache"
-
-
-def realistic_dump(lines: int, domains: int, seed: int) -> Path:
-    """Generate (once, then reuse) the benchmark hour in a local mirror under bench/.cache."""
-    mirror = CACHE / f"mirror-{lines}-{domains}-{seed}"
-    path = mirror / dump_path(HOUR)
-    if not path.exists():
-        print(f"generating {lines:,} lines into {path} ...", file=sys.stderr)
-        partial = path.with_name(path.name + ".part")
-        write_dump(partial, DumpSpec(lines=lines, domains=domains, seed=seed))
-        partial.replace(path)
-    return path
-
-
-def timed(
-    command: list[str], env: dict[str, str] | None = None, stdout: int | None = None
-) -> tuple[float, int]:
-    """Run a command; return (wall seconds, peak RSS in bytes of it and its waited-for children)."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=stdout)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"{command[0]} exited with {process.returncode}")
-    return elapsed, usage.ru_maxrss * 1024
+from common import HOUR, realistic_dump, timed
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from bench_engine import HOUR, realistic_dump
+from common import HOUR, realistic_dump
 from wikitop.hours import dump_path, format_hour
 from wikitop.testing.server import FakeWikimedia
 

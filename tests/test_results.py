@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -252,11 +253,16 @@ def test_a_concurrent_reader_never_sees_a_partial_file(store: ResultStore, backe
             if data not in (big, small):
                 torn.append(len(data))
 
+    store.write(HOUR, small)
     reader = threading.Thread(target=poll)
     reader.start()
     try:
-        for payload in (big, small) * 6:
-            store.write(HOUR, payload)
+        # Keep overwriting until the reader has read many times (a loaded machine may starve it).
+        deadline = time.monotonic() + 30
+        writes = 0
+        while (writes < 12 or len(seen) < 20) and time.monotonic() < deadline:
+            store.write(HOUR, big if writes % 2 == 0 else small)
+            writes += 1
     finally:
         stop.set()
         reader.join()

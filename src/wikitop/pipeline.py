@@ -14,6 +14,7 @@ from wikitop.blacklist import Blacklist
 from wikitop.download import ProgressCallback
 from wikitop.errors import CorruptDumpError, DumpDownloadError, DumpNotPublishedError
 from wikitop.hours import format_hour
+from wikitop.metrics import metrics
 from wikitop.ranking import rank_stream
 from wikitop.results import render_csv
 from wikitop.state import Provenance, StateStore, TaskState, TaskStatus
@@ -94,7 +95,20 @@ def process_hour(
     if claimed is None:
         return HourResult(key, Outcome.BUSY, error="another worker holds this hour")
     with _Heartbeat(services.state, key, services.worker_id, settings.lease_s):
-        return _attempt(hour, claimed, blacklist, services, progress)
+        retries_before = services.fetcher.retry_count
+        result = _attempt(hour, claimed, blacklist, services, progress)
+    _record(result, services.fetcher.retry_count - retries_before)
+    return result
+
+
+def _record(result: HourResult, retries: int) -> None:
+    """Count the attempt in the Prometheus metrics."""
+    recorded = metrics()
+    recorded.hours.labels(result.outcome.value).inc()
+    recorded.http_retries.inc(retries)
+    if result.outcome is Outcome.COMPUTED:
+        recorded.hour_seconds.observe(result.seconds)
+        recorded.dump_bytes.inc(result.dump_bytes)
 
 
 def _attempt(

@@ -1,0 +1,60 @@
+"""Helpers shared by the benchmarks: the cached generated hour, and timing a whole process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from wikitop.hours import dump_path
+
+HOUR = datetime(2020, 1, 1, 15, tzinfo=UTC)
+CACHE = Path(__file__).resolve().parent / ".cache"
+
+
+def realistic_dump(lines: int, domains: int, seed: int) -> Path:
+    """Generate (once, then reuse) the benchmark hour in a local mirror under bench/.cache."""
+    mirror = CACHE / f"mirror-{lines}-{domains}-{seed}"
+    path = mirror / dump_path(HOUR)
+    if not path.exists():
+        print(f"generating {lines:,} lines into {path} ...", file=sys.stderr)
+        partial = path.with_name(path.name + ".part")
+        # In a child process: generating takes hundreds of MiB, and every later child's ru_maxrss
+        # starts at this process's peak RSS, which would inflate the figures of `timed`.
+        generate = [sys.executable, "-c", _GENERATE, str(partial), str(lines), str(domains), str(seed)]
+        subprocess.run(generate, check=True)
+        partial.replace(path)
+    return path
+
+
+_GENERATE = """
+import sys
+from pathlib import Path
+from wikitop.testing.dumpgen import DumpSpec, write_dump
+path, lines, domains, seed = Path(sys.argv[1]), *map(int, sys.argv[2:])
+write_dump(path, DumpSpec(lines=lines, domains=domains, seed=seed))
+"""
+
+
+def timed(
+    command: list[str],
+    env: dict[str, str] | None = None,
+    stdout: int | None = None,
+    stderr: int | None = None,
+) -> tuple[float, int]:
+    """Run a command; return (wall seconds, peak RSS in bytes of it and its waited-for children).
+
+    The peak is never below this process's own peak RSS so far: Linux carries the parent's
+    high-water mark into the child's ru_maxrss across fork and exec. Keep the calling process small.
+    """
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} exited with {process.returncode}")
+    return elapsed, usage.ru_maxrss * 1024

@@ -1,0 +1,121 @@
+"""Prometheus metrics: what workers did (hours, durations, bytes, retries) and what the API served.
+
+API and workers run several processes (gunicorn workers, Celery's prefork pool), so metrics use
+prometheus_client's multiprocess mode: each process writes its samples to files in one directory
+and a scrape sums them. `use_metrics_dir` must run before prometheus_client is first imported in
+the process tree; the `api`, `worker` and `serve` commands call it first thing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from prometheus_client.registry import Collector
+
+# prometheus_client reads this variable itself, at import: it is its interface, not a setting of ours.
+_MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+METRIC_NAMES = {
+    "wikitop_hours_total": "counter: hours processed by process_hour, by outcome",
+    "wikitop_hour_duration_seconds": "histogram: seconds to download, rank and store one hour",
+    "wikitop_dump_bytes_total": "counter: bytes of dumps downloaded or read",
+    "wikitop_http_retries_total": "counter: HTTP requests retried (5xx, 429, timeouts, dropped connections)",
+    "wikitop_api_requests_total": "counter: API requests, by method, endpoint and status",
+    "wikitop_api_request_duration_seconds": "histogram: API request latency, by endpoint",
+    "wikitop_tasks": "gauge: hours in the state store, by status (read at scrape time)",
+    "wikitop_queue_depth": "gauge: messages waiting in the queue (read at scrape time; -1 unknown)",
+}
+
+
+def use_metrics_dir(directory: Path, clear: bool = True) -> None:
+    """Point this process and its children at `directory` for multiprocess metrics (clearing it)."""
+    if _MULTIPROC_ENV in os.environ:
+        return
+    if clear:
+        shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    os.environ[_MULTIPROC_ENV] = str(directory)
+
+
+class _Metrics:
+    """The metric objects, created on first use so that importing this module costs nothing."""
+
+    def __init__(self) -> None:
+        from prometheus_client import Counter, Histogram
+
+        self.hours = Counter("wikitop_hours", "Hours processed by process_hour, by outcome", ["outcome"])
+        self.hour_seconds = Histogram(
+            "wikitop_hour_duration_seconds",
+            "Seconds to download, rank and store one hour",
+            buckets=(1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800),
+        )
+        self.dump_bytes = Counter("wikitop_dump_bytes", "Bytes of dumps downloaded or read")
+        self.http_retries = Counter("wikitop_http_retries", "HTTP requests retried")
+        self.api_requests = Counter("wikitop_api_requests", "API requests", ["method", "endpoint", "status"])
+        self.api_seconds = Histogram(
+            "wikitop_api_request_duration_seconds",
+            "API request latency",
+            ["endpoint"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )
+
+
+_instance: _Metrics | None = None
+
+
+def metrics() -> _Metrics:
+    """Return the process's metric objects."""
+    global _instance
+    if _instance is None:
+        _instance = _Metrics()
+    return _instance
+
+
+def render(extra: Iterable[Collector] = ()) -> tuple[bytes, str]:
+    """Return the exposition text of every process's metrics plus `extra` collectors, and its type."""
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    if _MULTIPROC_ENV in os.environ:
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        registry = REGISTRY
+    collectors = list(extra)
+    for collector in collectors:
+        registry.register(collector)
+    try:
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    finally:
+        for collector in collectors:
+            registry.unregister(collector)
+
+
+class GaugeCollector:
+    """A scrape-time gauge: calls `read()` for {label value: number} when Prometheus asks."""
+
+    def __init__(
+        self, name: str, help_text: str, label: str | None, read: Callable[[], dict[str, float]]
+    ) -> None:
+        self._name, self._help, self._label, self._read = name, help_text, label, read
+
+    def collect(self) -> Iterable[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        family = GaugeMetricFamily(self._name, self._help, labels=[self._label] if self._label else None)
+        for value_label, value in self._read().items():
+            family.add_metric([value_label] if self._label else [], value)
+        yield family
+
+
+def mark_process_dead(pid: int) -> None:
+    """Tell the multiprocess collector that a worker process exited (gunicorn's child_exit hook)."""
+    if _MULTIPROC_ENV in os.environ:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
