@@ -48,6 +48,9 @@ class RecordingQueue:
         if self.ping_error:
             raise ConnectionError(self.ping_error)
 
+    def depth(self) -> int | None:
+        return len(self.submitted)
+
 
 @pytest.fixture
 def mirror(tmp_path: Path) -> Path:
@@ -466,6 +469,7 @@ def test_openapi_document_is_valid_and_lists_every_endpoint(client: FlaskClient)
         ("/api/v1/reports/{hour}.csv", "get"),
         ("/healthz", "get"),
         ("/readyz", "get"),
+        ("/metrics", "get"),
     }
     legacy_body = spec["paths"]["/get_task_state"]["get"]["requestBody"]["content"]["application/json"]
     assert legacy_body["schema"] == {"$ref": "#/components/schemas/LegacyTaskQuery"}
@@ -564,3 +568,25 @@ def test_api_command_refuses_a_taken_port(tmp_path: Path) -> None:
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert f"Error: cannot listen on 127.0.0.1:{port}: Address already in use" in done.stderr
+
+
+def test_metrics_count_requests_tasks_by_state_and_queue_depth(
+    settings: Settings, services: Services
+) -> None:
+    queue = RecordingQueue()
+    client = create_app(settings, services, queue).test_client()
+    client.post("/api/v1/reports", json={"start": "2020010115", "end": "2020010117"})
+    client.get("/get_task_state", json={"date": "2020010115"})
+    client.get("/get_task_state", json={"date": "2020010199"})
+
+    response = client.get("/metrics")
+
+    assert response.status_code == 200
+    assert response.content_type.startswith("text/plain")
+    text = response.get_data(as_text=True)
+    assert 'wikitop_tasks{status="queued"} 3.0' in text
+    assert 'wikitop_tasks{status="success"} 0.0' in text
+    assert "wikitop_queue_depth 3.0" in text
+    assert 'wikitop_api_requests_total{endpoint="/get_task_state",method="GET",status="200"}' in text
+    assert 'wikitop_api_requests_total{endpoint="/get_task_state",method="GET",status="400"}' in text
+    assert 'wikitop_api_request_duration_seconds_count{endpoint="/api/v1/reports"}' in text

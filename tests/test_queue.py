@@ -10,6 +10,8 @@ import base64
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -147,6 +149,23 @@ def test_embedded_queue_counts_and_prunes_messages(settings: Settings, queue: Ho
         )
     assert queue.prune_delivered() == 1
     assert queue.depth() == 1
+
+
+PREPARE_QUEUE = """
+import sys
+from wikitop.queue.app import make_app
+from wikitop.settings import load_settings
+make_app(load_settings(data_dir=sys.argv[1]))
+"""
+
+
+def test_processes_starting_together_on_a_new_embedded_queue_all_succeed(tmp_path: Path) -> None:
+    # kombu creates its tables and the queue's row on first use; of two processes doing so at once
+    # one used to fail (UNIQUE constraint failed: kombu_queue.name).
+    command = [sys.executable, "-c", PREPARE_QUEUE, str(tmp_path / "data")]
+    processes = [subprocess.Popen(command, stderr=subprocess.PIPE) for _ in range(4)]
+    failures = [process.communicate(timeout=60)[1] for process in processes if process.wait(60) != 0]
+    assert failures == []
 
 
 @pytest.mark.redis

@@ -14,6 +14,7 @@ from wikitop.blacklist import Blacklist
 from wikitop.download import ProgressCallback
 from wikitop.errors import CorruptDumpError, DumpDownloadError, DumpNotPublishedError
 from wikitop.hours import format_hour
+from wikitop.logs import log_context
 from wikitop.metrics import metrics
 from wikitop.ranking import rank_stream
 from wikitop.results import render_csv
@@ -73,6 +74,22 @@ def process_hour(
     progress: ProgressCallback | None = None,
 ) -> HourResult:
     """Make sure the hour has a fresh result: skip it if it has one, else claim, compute and store it."""
+    with log_context(hour=format_hour(hour)):
+        retries_before = services.fetcher.retry_count
+        result = _process(hour, services, force, progress)
+        _record(result, services.fetcher.retry_count - retries_before)
+        log.info(
+            "hour %s %s",
+            result.hour,
+            result.outcome.value,
+            extra={"rows": result.rows, "error": result.error},
+        )
+        return result
+
+
+def _process(
+    hour: datetime, services: Services, force: bool, progress: ProgressCallback | None
+) -> HourResult:
     key = format_hour(hour)
     settings = services.settings
     blacklist = services.blacklists.get()
@@ -95,10 +112,7 @@ def process_hour(
     if claimed is None:
         return HourResult(key, Outcome.BUSY, error="another worker holds this hour")
     with _Heartbeat(services.state, key, services.worker_id, settings.lease_s):
-        retries_before = services.fetcher.retry_count
-        result = _attempt(hour, claimed, blacklist, services, progress)
-    _record(result, services.fetcher.retry_count - retries_before)
-    return result
+        return _attempt(hour, claimed, blacklist, services, progress)
 
 
 def _record(result: HourResult, retries: int) -> None:

@@ -124,6 +124,14 @@ class Settings(BaseSettings):
     task_time_limit_s: float = Field(
         3600.0, gt=0, description="a worker process busy with one hour longer than this is killed"
     )
+    # Observability; see wikitop.logs and wikitop.metrics.
+    log_level: str = Field("INFO", pattern="(?i)^(debug|info|warning|error)$", description="log level")
+    log_format: str = Field(
+        "json", pattern="^(json|text)$", description="json lines or text (api, worker, serve)"
+    )
+    worker_metrics_port: int = Field(
+        9808, ge=0, le=65535, description="port of a worker's Prometheus /metrics; 0 = none"
+    )
     # Results on S3-compatible storage; see wikitop.results.
     s3_endpoint_url: str = Field(
         "", description="S3 endpoint for s3:// results (MinIO, Ceph...); empty = AWS_ENDPOINT_URL, else AWS"

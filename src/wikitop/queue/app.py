@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy.exc
 from celery import Celery
 from kombu.utils.url import maybe_sanitize_url
 
@@ -21,6 +23,7 @@ REDIS_VISIBILITY_TIMEOUT_S = 300
 MAX_TASKS_PER_CHILD = 50
 # A publisher waits this long for SQLite's write lock on the embedded queue.
 SQLITE_BUSY_TIMEOUT_S = 30
+_PREPARE_TRIES = 5
 
 
 def is_redis(url: str) -> bool:
@@ -84,17 +87,16 @@ def _transport_options(url: str) -> dict[str, Any]:
 
 def make_app(settings: Settings) -> Celery:
     """Create the Celery app of the settings' broker (tasks are registered by wikitop.queue.tasks)."""
-    url = settings.resolved_broker_url
-    path = embedded_queue_path(url)
-    if path is not None:
-        prepare_embedded_queue(path)
     app = Celery("wikitop", set_as_current=False)
     app.conf.update(celery_config(settings))
+    path = embedded_queue_path(settings.resolved_broker_url)
+    if path is not None:
+        prepare_embedded_queue(app, path)
     return app
 
 
-def prepare_embedded_queue(path: Path) -> None:
-    """Create the embedded queue's directory and switch its database to WAL mode."""
+def prepare_embedded_queue(app: Celery, path: Path) -> None:
+    """Create the embedded queue's database, in WAL mode, with kombu's tables and the queue's row."""
     path.parent.mkdir(parents=True, exist_ok=True)
     # WAL lets the API publish while workers poll; the mode is stored in the file, so every
     # connection kombu opens later uses it.
@@ -103,3 +105,15 @@ def prepare_embedded_queue(path: Path) -> None:
         connection.execute("PRAGMA journal_mode = WAL")
     finally:
         connection.close()
+    # kombu's SQL transport creates its tables and the queue's row on first use, and of two
+    # processes doing it at once on a new file one fails (UNIQUE constraint, table exists): do it
+    # here, where a second try finds them made.
+    for attempt in range(1, _PREPARE_TRIES + 1):
+        try:
+            with app.connection_for_write() as broker:
+                broker.default_channel.queue_declare(queue=QUEUE_NAME, durable=True, auto_delete=False)
+            return
+        except sqlalchemy.exc.DatabaseError:
+            if attempt == _PREPARE_TRIES:
+                raise
+            time.sleep(0.1 * attempt)

@@ -7,11 +7,12 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from celery import Celery
+from celery import Celery, current_task
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from wikitop.errors import WikitopError
 from wikitop.hours import parse_hour
+from wikitop.logs import log_context
 from wikitop.pipeline import HourResult, Outcome, process_hour
 from wikitop.queue.app import TASK_NAME
 from wikitop.queue.followup import give_up, give_up_at, retry_countdown_s
@@ -63,7 +64,8 @@ def register_tasks(app: Celery, settings: Settings) -> WorkerContext:
 
     def compute_hour(hour: str, force: bool = False) -> str:
         """Give `hour` (YYYYMMDDHH) a fresh result, recomputing it if `force`; return the outcome."""
-        return run_hour(context, hour, force)
+        with log_context(task_id=str(current_task.request.id or "")):
+            return run_hour(context, hour, force)
 
     app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True, ignore_result=True)(compute_hour)
     worker_process_init.connect(context.on_process_init, weak=False, dispatch_uid="wikitop-init")

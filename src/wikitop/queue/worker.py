@@ -11,10 +11,13 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from pathlib import Path
 from typing import Any
 
 from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
 
+from wikitop.logs import configure_logging
+from wikitop.metrics import use_metrics_dir
 from wikitop.queue.app import describe_broker, make_app
 from wikitop.queue.hour_queue import HourQueue
 from wikitop.queue.reconciler import Reconciler
@@ -27,10 +30,8 @@ log = logging.getLogger(__name__)
 
 def run_worker(settings: Settings, concurrency: int, loglevel: str = "INFO") -> int:
     """Run a worker until SIGTERM/SIGINT (warm shutdown: running hours finish); return its exit code."""
-    # Alembic logs every plugin it loads, in every process, and httpx every request, at INFO: the
-    # worker logs one line per hour instead.
-    for noisy in ("alembic", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(loglevel, settings.log_format)
+    _serve_metrics(settings)
     app = make_app(settings)
     register_tasks(app, settings)
     name = f"wikitop-{os.getpid()}@{socket.gethostname()}"
@@ -48,6 +49,25 @@ def run_worker(settings: Settings, concurrency: int, loglevel: str = "INFO") -> 
     )
     worker.start()
     return int(worker.exitcode or 0)
+
+
+def _serve_metrics(settings: Settings) -> None:
+    """Collect the pool processes' metrics in one directory and serve them on the metrics port."""
+    if not settings.worker_metrics_port:
+        return
+    use_metrics_dir(Path(settings.data_dir) / "metrics" / f"worker-{os.getpid()}")
+    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    try:
+        start_http_server(settings.worker_metrics_port, registry=registry)
+    except OSError as exc:
+        # Two workers on one machine: the second serves no metrics rather than not working at all.
+        log.warning("worker metrics not served: port %d: %s", settings.worker_metrics_port, exc)
+        return
+    log.info("worker metrics on http://0.0.0.0:%d/metrics", settings.worker_metrics_port)
 
 
 def _run_reconciler_with_worker(settings: Settings, queue: HourQueue, name: str) -> None:

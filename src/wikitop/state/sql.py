@@ -132,7 +132,7 @@ def _create_sqlite_engine(url: sa.URL) -> sa.Engine:
         )
     Path(str(url.database)).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(
-        url, pool_pre_ping=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        url, pool_pre_ping=False, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     )
     sa.event.listen(engine, "connect", _on_sqlite_connect)
     sa.event.listen(engine, "begin", _on_sqlite_begin)

@@ -346,7 +346,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data[start:end])
             record.body_bytes = end
             fake._pause(fault.chunk_delay_s if fault is not None else 0)
-            if rate:
+            # No pause after the last chunk: the client has every byte, the request is over.
+            if rate and end < limit:
                 fake._pause(started + end / rate - time.monotonic())
 
 

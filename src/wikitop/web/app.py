@@ -10,6 +10,7 @@ from wikitop.settings import Settings, load_settings
 from wikitop.web import legacy, reports
 from wikitop.web.errors import register_error_handlers
 from wikitop.web.inputs import EXTENSION, current_service
+from wikitop.web.observability import register_metrics
 from wikitop.web.schemas import HealthOut
 from wikitop.web.service import HourQueue, ReportService
 
@@ -39,6 +40,7 @@ def create_app(
         settings, services.state, services.results, queue or open_queue(settings)
     )
     register_error_handlers(app)
+    register_metrics(app)
     app.spec_processor(legacy.document_inputs)
     for blueprint in (legacy.bp, reports.bp, health):
         app.register_blueprint(blueprint)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import gc
 import os
 import socket
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 from wikitop.errors import WikitopError
+from wikitop.logs import configure_logging
+from wikitop.metrics import mark_process_dead, use_metrics_dir
 from wikitop.services import build_services
 from wikitop.settings import Settings
 
@@ -58,6 +61,8 @@ def run_api(
     """Serve the API on host:port with `workers` processes (default: one per CPU core) until stopped."""
     # Open the backends once before forking: the state schema is upgraded by one process, and a
     # bad setting fails here with its message instead of as a worker that cannot boot.
+    configure_logging(settings.log_level, settings.log_format)
+    use_metrics_dir(Path(settings.data_dir) / "metrics" / f"api-{os.getpid()}")
     build_services(settings).close()
     _check_port_free(host, port)
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -71,6 +76,7 @@ def run_api(
         "proc_name": "wikitop-api",
         "accesslog": None,
         "errorlog": "-",
+        "child_exit": lambda server, worker: mark_process_dead(worker.pid),
     }
     _ApiServer(settings, options).run()
 
@@ -81,10 +87,10 @@ def _check_port_free(host: str, port: int) -> None:
     With SO_REUSEPORT each worker binds for itself: without this check a taken port surfaces as
     workers that retry and die, and a second `wikitop api` would silently share the port.
     """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise PortInUseError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    try:
+        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        raise PortInUseError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

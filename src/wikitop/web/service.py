@@ -28,6 +28,10 @@ class HourQueue(Protocol):
         """Raise if the broker is unreachable."""
         ...
 
+    def depth(self) -> int | None:
+        """Return how many messages wait in the queue, None when the broker cannot tell."""
+        ...
+
 
 class TaskNotFoundError(WikitopError):
     """The hour was never asked for: it has no task state."""

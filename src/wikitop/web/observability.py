@@ -1,0 +1,62 @@
+"""The API's Prometheus metrics: request counts and latencies, tasks by state, queue depth."""
+
+from __future__ import annotations
+
+import time
+
+from apiflask import APIBlueprint, APIFlask
+from flask import Response, g, request
+
+from wikitop.metrics import GaugeCollector, metrics, render
+from wikitop.state import TaskStatus
+from wikitop.web.inputs import current_service
+
+bp = APIBlueprint("metrics", __name__, tag="Metrics")
+
+
+def register_metrics(app: APIFlask) -> None:
+    """Time and count every request, and serve /metrics."""
+    app.before_request(_start_timer)
+    app.after_request(_record)
+    app.register_blueprint(bp)
+
+
+def _start_timer() -> None:
+    g.wikitop_started = time.perf_counter()
+
+
+def _record(response: Response) -> Response:
+    endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    recorded = metrics()
+    recorded.api_requests.labels(request.method, endpoint, str(response.status_code)).inc()
+    started = g.get("wikitop_started")
+    if started is not None:
+        recorded.api_seconds.labels(endpoint).observe(time.perf_counter() - started)
+    return response
+
+
+@bp.get("/metrics")
+@bp.doc(summary="Prometheus metrics", responses={200: "Metrics in Prometheus' text format"})
+def prometheus_metrics() -> Response:
+    """Every API process's request metrics, plus tasks by state and the queue depth, read now."""
+    service = current_service()
+
+    def tasks_by_state() -> dict[str, float]:
+        return {status.value: float(service.state.count(status=status)) for status in TaskStatus}
+
+    def queue_depth() -> dict[str, float]:
+        try:
+            depth = service.queue.depth()
+        except Exception:  # the broker is down: the gauge says "unknown", the scrape still works
+            depth = None
+        return {"": float(-1 if depth is None else depth)}
+
+    body, content_type = render(
+        [
+            GaugeCollector("wikitop_tasks", "Hours in the state store, by status", "status", tasks_by_state),
+            GaugeCollector(
+                "wikitop_queue_depth", "Messages waiting in the queue (-1: unknown)", None, queue_depth
+            ),
+        ]
+    )
+    return Response(body, content_type=content_type)
