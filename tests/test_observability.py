@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,3 +65,25 @@ def test_every_metric_is_listed_in_the_readme() -> None:
     text = README.read_text(encoding="utf-8")
     missing = [name for name in METRIC_NAMES if f"`{name}`" not in text]
     assert missing == []
+
+
+def test_metrics_are_created_once_when_threads_race() -> None:
+    # A fresh interpreter, so that the metric objects do not exist yet when the threads ask.
+    script = """
+import threading
+import wikitop.metrics as module
+barrier = threading.Barrier(16)
+created, errors = [], []
+def ask():
+    barrier.wait()
+    try:
+        created.append(id(module.metrics()))
+    except Exception as exc:
+        errors.append(repr(exc))
+threads = [threading.Thread(target=ask) for _ in range(16)]
+[thread.start() for thread in threads]
+[thread.join() for thread in threads]
+print(len(set(created)), len(errors))
+"""
+    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert output.stdout.split() == ["1", "0"]

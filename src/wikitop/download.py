@@ -98,19 +98,31 @@ class HttpFetcher:
         backoff_s: float,
         slots: DownloadSlots,
     ) -> None:
-        self._client = httpx.Client(
-            headers={"User-Agent": user_agent},
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
-            follow_redirects=True,
-        )
+        self._user_agent = user_agent
+        self._timeout_s = timeout_s
+        self._client_lock = threading.Lock()
+        self._http: httpx.Client | None = None
         self._retries = retries
         self._backoff_s = backoff_s
         self._slots = slots
         self.retry_count = 0
 
+    @property
+    def _client(self) -> httpx.Client:
+        """The connection pool, created at the first request (a run on a local mirror never needs it)."""
+        with self._client_lock:
+            if self._http is None:
+                self._http = httpx.Client(
+                    headers={"User-Agent": self._user_agent},
+                    timeout=httpx.Timeout(self._timeout_s, connect=min(self._timeout_s, 10.0)),
+                    follow_redirects=True,
+                )
+            return self._http
+
     def close(self) -> None:
         """Close the connection pool."""
-        self._client.close()
+        if self._http is not None:
+            self._http.close()
 
     def fetch_bytes(self, url: str) -> bytes:
         """Return the body of `url` (small files only, e.g. the blacklist)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,14 +67,16 @@ class _Metrics:
 
 
 _instance: _Metrics | None = None
+_instance_lock = threading.Lock()
 
 
 def metrics() -> _Metrics:
-    """Return the process's metric objects."""
+    """Return the process's metric objects (created once, even when threads ask at the same time)."""
     global _instance
-    if _instance is None:
-        _instance = _Metrics()
-    return _instance
+    with _instance_lock:
+        if _instance is None:
+            _instance = _Metrics()
+        return _instance
 
 
 def render(extra: Iterable[Collector] = ()) -> tuple[bytes, str]:
