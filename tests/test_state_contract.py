@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from conftest import server_unavailable
 from wikitop.errors import BackendMissingError, ConfigError, UsageError, WikitopError
 from wikitop.state import Provenance, StateStore, TaskStatus, open_state_store
 from wikitop.state.migrations import VERSION_TABLE
@@ -61,7 +62,7 @@ def postgres_database() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
     except (ImportError, sa.exc.OperationalError) as exc:
-        pytest.skip(f"PostgreSQL at {shown} (WIKITOP_TEST_POSTGRES_URL) is not reachable: {exc}")
+        server_unavailable("PostgreSQL", shown, f"{exc} (set WIKITOP_TEST_POSTGRES_URL)")
     name = f"wikitop_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
