@@ -67,8 +67,16 @@ class Workspace:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Keep the developer's WIKITOP_* variables and .env file out of the settings built here."""
+    for name in list(os.environ):
+        if name.startswith("WIKITOP_"):
+            monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, clean_environment: None) -> Iterator[Workspace]:
     blacklist = tmp_path / "blacklist.txt"
     blacklist.write_text("")
     env = {
@@ -77,9 +85,6 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Works
         "WIKITOP_BLACKLIST_URL": str(blacklist),
         "WIKITOP_HTTP_BACKOFF_S": "0.01",
     }
-    for name in list(os.environ):
-        if name.startswith("WIKITOP_"):
-            monkeypatch.delenv(name)
     yield Workspace(tmp_path, env)
 
 

@@ -268,12 +268,8 @@ def expected_rows(dump: Path) -> list[Row]:
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Keep the developer's WIKITOP_* variables and .env file out of the settings built here."""
-    for name in list(os.environ):
-        if name.startswith("WIKITOP_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+def _clean(clean_environment: None) -> None:
+    """Every test here builds its settings from a clean environment (conftest's clean_environment)."""
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ import logging
 import multiprocessing
 import os
 import signal
-import socket
 import threading
 import time
 from collections import deque
@@ -82,15 +81,13 @@ def serve(
 
 def check_port_free(host: str, port: int) -> None:
     """Raise UsageError when host:port cannot be listened on (gunicorn would only retry and log)."""
+    from wikitop.web.server import PortInUseError
+    from wikitop.web.server import check_port_free as probe
+
     try:
-        address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-        with socket.socket(address[0], socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind(address[4])
-    except OSError as exc:
-        raise UsageError(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc} (try another --port)"
-        ) from None
+        probe(host, port)
+    except PortInUseError as exc:
+        raise UsageError(f"{exc} (try another --port)") from None
 
 
 def api_child(settings: Settings, host: str, port: int, workers: int) -> None:

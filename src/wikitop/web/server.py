@@ -64,7 +64,7 @@ def run_api(
     configure_logging(settings.log_level, settings.log_format)
     use_metrics_dir(Path(settings.data_dir) / "metrics" / f"api-{os.getpid()}")
     build_services(settings).close()
-    _check_port_free(host, port)
+    check_port_free(host, port)
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     options = {
         "bind": [address],
@@ -81,7 +81,7 @@ def run_api(
     _ApiServer(settings, options).run()
 
 
-def _check_port_free(host: str, port: int) -> None:
+def check_port_free(host: str, port: int) -> None:
     """Fail at once, with the address, if something listens there already.
 
     With SO_REUSEPORT each worker binds for itself: without this check a taken port surfaces as
