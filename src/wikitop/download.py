@@ -128,10 +128,6 @@ class HttpFetcher:
         """Return the body of `url` (small files only, e.g. the blacklist)."""
         return self._with_retries(url, lambda: self._get_bytes(url))
 
-    def fetch_to_file(self, url: str, dest: Path, progress: ProgressCallback | None = None) -> int:
-        """Stream `url` to `dest` (written whole or not at all); return the number of bytes."""
-        return self.stream_through(url, dest, lambda body: None, progress)[1]
-
     def stream_through(
         self,
         url: str,
