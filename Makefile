@@ -8,7 +8,7 @@ WORKERS ?= 2
 
 .PHONY: run test lint typecheck pytest bench install up down clean
 
-$(BIN)/wikitop: pyproject.toml
+$(BIN)/wikitop: pyproject.toml setup.py src/wikitop/_native.c
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "wikitop needs Python 3.11+, got " + sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

@@ -1,8 +1,9 @@
-"""Helpers shared by the benchmarks: the cached generated hour, and timing a whole process."""
+"""Helpers shared by the benchmarks: the cached generated hour, timing a whole process, a free port."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -58,3 +59,10 @@ def timed(
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} exited with {process.returncode}")
     return elapsed, usage.ru_maxrss * 1024
+
+
+def free_port() -> int:
+    """Return a loopback port that was free a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

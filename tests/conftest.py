@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 
 from wikitop.cli import main
 from wikitop.hours import dump_path, parse_hour
+from wikitop.ranking import native
 from wikitop.testing.dumpgen import DumpSpec, write_dump
 
 SHARED_DATA = Path(
@@ -26,6 +27,24 @@ def server_unavailable(what: str, url: str, reason: str) -> None:
     if os.environ.get("WIKITOP_TEST_REQUIRE_SERVERS") == "1":
         pytest.fail(f"{message} (WIKITOP_TEST_REQUIRE_SERVERS=1: CI must provide it)")
     pytest.skip(message)
+
+
+def require_native_engine() -> None:
+    """Skip a test of the C engine when it is not built; fail instead in CI, which must build it."""
+    if native.AVAILABLE:
+        return
+    message = "wikitop._native is not built (no C compiler when wikitop was installed)"
+    if os.environ.get("WIKITOP_TEST_REQUIRE_NATIVE") == "1":
+        pytest.fail(f"{message} (WIKITOP_TEST_REQUIRE_NATIVE=1: CI must build it)")
+    pytest.skip(message)
+
+
+@pytest.fixture(params=["native", "arrow"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """Each ranking engine in turn; both must give the oracle's answer."""
+    if request.param == "native":
+        require_native_engine()
+    return str(request.param)
 
 
 @dataclass

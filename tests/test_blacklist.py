@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import random
+from urllib.parse import unquote_to_bytes
 
 import pytest
 
+from conftest import require_native_engine
 from wikitop.blacklist import Blacklist
 
 
@@ -103,3 +106,14 @@ def test_empty_blacklist_removes_nothing() -> None:
     assert not blacklist.contains(b"", b"")
     assert not blacklist.contains(b"en", b"Main_Page")
     assert blacklist.sha256 == hashlib.sha256(b"").hexdigest()
+
+
+def test_native_percent_decoding_matches_the_standard_library() -> None:
+    require_native_engine()
+    from wikitop._native import percent_decode
+
+    rng = random.Random(5)
+    alphabet = b"%%%0aAFfgZ9 \xd0\x00"
+    samples = [bytes(rng.choice(alphabet) for _ in range(rng.randrange(10))) for _ in range(50_000)]
+    samples += [b"%", b"%4", b"%41", b"%%41", b"%4%41", b"%G1", b"%e2%82%ac", b"%E2%82%AC%"]
+    assert [percent_decode(sample) for sample in samples] == [unquote_to_bytes(s) for s in samples]

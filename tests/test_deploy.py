@@ -496,6 +496,7 @@ def test_dockerfile_builds_a_wheel_in_one_stage_and_runs_as_non_root_in_another(
         "build tools in the image"
     )
     assert "--no-index" in final_runs, "the final stage installs only the wheels built before"
+    assert "import wikitop._native" in final_runs, "the build fails if the wheel lacks the C engine"
     extras = re.search(r"wikitop\[([\w,]+)\]", final_runs)
     assert extras and tuple(extras.group(1).split(",")) == IMAGE_EXTRAS
     (user,) = instructions(final, "USER")
@@ -526,7 +527,7 @@ def test_dockerignore_keeps_only_what_the_wheel_needs() -> None:
         if "--from" not in arguments
         for path in arguments.split()[:-1]
     }
-    assert copied == kept == {"pyproject.toml", "README.md", "src"}
+    assert copied == kept == {"pyproject.toml", "setup.py", "README.md", "src"}
 
 
 def test_image_extras_provide_what_the_processes_import() -> None:

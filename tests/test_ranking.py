@@ -16,10 +16,11 @@ from urllib.parse import unquote_to_bytes
 
 import pytest
 
+from conftest import require_native_engine
 from reference import Row, parse_line, reference_rank, split_lines
 from wikitop.blacklist import Blacklist
 from wikitop.errors import CorruptDumpError
-from wikitop.ranking import Ranking, rank_dump, rank_stream
+from wikitop.ranking import CHUNK_BYTES, Engine, Ranking, rank_dump, rank_stream
 from wikitop.testing.dumpgen import DumpSpec, generate_lines, write_dump
 
 Result = tuple[list[Row], int, int]
@@ -49,29 +50,47 @@ class ShortReads(io.RawIOBase):
         return size
 
 
-def engine_stream(data: bytes, blacklist_data: bytes, top_n: int, **options: int) -> Result:
-    ranking = rank_stream(lambda: io.BytesIO(data), Blacklist.parse(blacklist_data), top_n, **options)
-    return as_result(ranking)
+def engine_stream(
+    data: bytes, blacklist_data: bytes, top_n: int, engine: Engine, chunk_bytes: int = CHUNK_BYTES
+) -> Result:
+    blacklist = Blacklist.parse(blacklist_data)
+    return as_result(rank_stream(lambda: io.BytesIO(data), blacklist, top_n, chunk_bytes, engine))
 
 
-def engine_dump(path: Path, data: bytes, blacklist_data: bytes, top_n: int, **options: int) -> Result:
+def engine_dump(
+    path: Path,
+    data: bytes,
+    blacklist_data: bytes,
+    top_n: int,
+    engine: Engine,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Result:
     path.write_bytes(gzip.compress(data))
-    return as_result(rank_dump(path, Blacklist.parse(blacklist_data), top_n, **options))
+    return as_result(rank_dump(path, Blacklist.parse(blacklist_data), top_n, chunk_bytes, engine))
 
 
-@pytest.fixture(params=["reference", "stream", "stream-7-byte-chunks", "stream-short-reads", "dump"])
+ENTRY_POINTS = ["stream", "stream-7-byte-chunks", "stream-short-reads", "dump"]
+
+
+@pytest.fixture(
+    params=["reference", *(f"{engine}-{entry}" for engine in ("native", "arrow") for entry in ENTRY_POINTS)]
+)
 def rank(request: pytest.FixtureRequest, tmp_path: Path) -> Ranker:
-    """One way of ranking bytes: the oracle, or one of the engine's entry points."""
+    """One way of ranking bytes: the oracle, or one entry point of one engine."""
+    if request.param == "reference":
+        return reference_rank
+    engine, entry = request.param.split("-", 1)
+    if engine == "native":
+        require_native_engine()
     rankers: dict[str, Ranker] = {
-        "reference": reference_rank,
-        "stream": engine_stream,
-        "stream-7-byte-chunks": lambda data, bl, n: engine_stream(data, bl, n, chunk_bytes=7),
+        "stream": lambda data, bl, n: engine_stream(data, bl, n, engine),
+        "stream-7-byte-chunks": lambda data, bl, n: engine_stream(data, bl, n, engine, chunk_bytes=7),
         "stream-short-reads": lambda data, bl, n: as_result(
-            rank_stream(lambda: ShortReads(data, 5), Blacklist.parse(bl), n)
+            rank_stream(lambda: ShortReads(data, 5), Blacklist.parse(bl), n, engine=engine)
         ),
-        "dump": lambda data, bl, n: engine_dump(tmp_path / "dump.gz", data, bl, n),
+        "dump": lambda data, bl, n: engine_dump(tmp_path / "dump.gz", data, bl, n, engine),
     }
-    return rankers[request.param]
+    return rankers[entry]
 
 
 def lines(*dump_lines: bytes | str) -> bytes:
@@ -345,37 +364,41 @@ def test_blacklist_entry_with_empty_domain(rank: Ranker) -> None:
 # Gzip input.
 
 
-def test_truncated_gzip_raises(tmp_path: Path) -> None:
+def test_truncated_gzip_raises(tmp_path: Path, engine: Engine) -> None:
     compressed = gzip.compress(lines(*(f"en P{i} {i} 0" for i in range(20_000))))
     path = tmp_path / "cut.gz"
     path.write_bytes(compressed[: len(compressed) // 2])
     with pytest.raises(CorruptDumpError):
-        rank_dump(path, Blacklist.empty(), 25)
+        rank_dump(path, Blacklist.empty(), 25, engine=engine)
 
 
-def test_gzip_with_a_bad_crc_raises(tmp_path: Path) -> None:
+def test_gzip_with_a_bad_crc_raises(tmp_path: Path, engine: Engine) -> None:
     compressed = bytearray(gzip.compress(lines("en A 1 0", "en B 2 0")))
     compressed[-8] ^= 0xFF  # the CRC-32 of the trailer
     path = tmp_path / "crc.gz"
     path.write_bytes(bytes(compressed))
     with pytest.raises(CorruptDumpError):
-        rank_dump(path, Blacklist.empty(), 25)
+        rank_dump(path, Blacklist.empty(), 25, engine=engine)
 
 
 @pytest.mark.parametrize(
     "content", [b"", b"en A 1 0\n", b"\x1f\x8b\x08\x00garbage"], ids=["empty", "plain", "bad"]
 )
-def test_file_that_is_not_a_complete_gzip_raises(tmp_path: Path, content: bytes) -> None:
+def test_file_that_is_not_a_complete_gzip_raises(tmp_path: Path, content: bytes, engine: Engine) -> None:
     path = tmp_path / "not.gz"
     path.write_bytes(content)
     with pytest.raises(CorruptDumpError):
-        rank_dump(path, Blacklist.empty(), 25)
+        rank_dump(path, Blacklist.empty(), 25, engine=engine)
 
 
-def test_multi_member_gzip_is_read_to_the_end(tmp_path: Path) -> None:
+def test_multi_member_gzip_is_read_to_the_end(tmp_path: Path, engine: Engine) -> None:
     path = tmp_path / "members.gz"
     path.write_bytes(gzip.compress(b"en A 1 0\n") + gzip.compress(b"en B 2 0\nen A 5 0\n"))
-    assert as_result(rank_dump(path, Blacklist.empty(), 5)) == ([("en", 1, "A", 6), ("en", 2, "B", 2)], 3, 0)
+    assert as_result(rank_dump(path, Blacklist.empty(), 5, engine=engine)) == (
+        [("en", 1, "A", 6), ("en", 2, "B", 2)],
+        3,
+        0,
+    )
 
 
 # The engine against the oracle on generated dumps with many quirks.
@@ -485,20 +508,20 @@ def sampled_blacklist(data: bytes, seed: int, rate: float = 0.15) -> bytes:
 @pytest.mark.parametrize("shuffle", [False, True], ids=["sorted", "shuffled"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_engine_matches_reference_on_quirky_dumps(
-    tmp_path: Path, seed: int, shuffle: bool, top_n: int
+    tmp_path: Path, seed: int, shuffle: bool, top_n: int, engine: Engine
 ) -> None:
     data = quirky_dump(seed, 4_000, shuffle)
     blacklist = sampled_blacklist(data, seed)
     expected = reference_rank(data, blacklist, top_n)
     assert expected[0] and expected[2] > 50  # the dump does exercise rows and malformed lines
-    assert engine_stream(data, blacklist, top_n) == expected
-    assert engine_stream(data, blacklist, top_n, chunk_bytes=997) == expected
-    assert engine_dump(tmp_path / "dump.gz", data, blacklist, top_n) == expected
+    assert engine_stream(data, blacklist, top_n, engine) == expected
+    assert engine_stream(data, blacklist, top_n, engine, chunk_bytes=997) == expected
+    assert engine_dump(tmp_path / "dump.gz", data, blacklist, top_n, engine) == expected
 
 
 @pytest.mark.parametrize("top_n", [1, 3, 25])
 @pytest.mark.parametrize("seed", [3, 4])
-def test_engine_matches_reference_on_clean_sorted_dumps(seed: int, top_n: int) -> None:
+def test_engine_matches_reference_on_clean_sorted_dumps(seed: int, top_n: int, engine: Engine) -> None:
     """Generator output as Wikimedia sorts it, so the engine may take its sorted-input shortcut."""
     spec = DumpSpec(
         lines=6_000, domains=30, seed=seed, quoted_rate=0.0, malformed_rate=0.02, percent_rate=0.2
@@ -507,13 +530,49 @@ def test_engine_matches_reference_on_clean_sorted_dumps(seed: int, top_n: int) -
     data = lines(*sorted(line.encode("utf-8", "surrogateescape") for line in generate_lines(spec)))
     blacklist = sampled_blacklist(data, seed)
     expected = reference_rank(data, blacklist, top_n)
-    assert engine_stream(data, blacklist, top_n, chunk_bytes=1_000) == expected
+    assert engine_stream(data, blacklist, top_n, engine, chunk_bytes=1_000) == expected
     # One late row out of order, and one repeating the first key, after many chunks.
     late = data + lines("aa Late 999999 0", data.split(b"\n", 1)[0])
-    assert engine_stream(late, blacklist, top_n, chunk_bytes=1_000) == reference_rank(late, blacklist, top_n)
+    expected_late = reference_rank(late, blacklist, top_n)
+    assert engine_stream(late, blacklist, top_n, engine, chunk_bytes=1_000) == expected_late
 
 
-def test_engine_matches_reference_with_dumpgen_shuffle_and_invalid_utf8(tmp_path: Path) -> None:
+class CountingOpener:
+    """Opens `data` as a stream and counts how many times the engine asked for it."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.opened = 0
+
+    def __call__(self) -> io.BytesIO:
+        self.opened += 1
+        return io.BytesIO(self.data)
+
+
+@pytest.mark.parametrize("quoted_rate", [0.0, 0.05], ids=["plain", "quoted"])
+def test_sorted_dump_is_ranked_in_one_pass(engine: Engine, quoted_rate: float) -> None:
+    """The sorted shortcut is what makes an hour cost one read: it must hold on Wikimedia's order,
+    quoted lines included (their keys with spaces are summed on the side)."""
+    spec = DumpSpec(lines=5_000, domains=20, seed=9, quoted_rate=quoted_rate, percent_rate=0.2)
+    data = lines(*sorted(line.encode("utf-8", "surrogateescape") for line in generate_lines(spec)))
+    blacklist = sampled_blacklist(data, 9)
+    opener = CountingOpener(data)
+    ranking = rank_stream(opener, Blacklist.parse(blacklist), 25, 4_096, engine)
+    assert opener.opened == 1
+    assert as_result(ranking) == reference_rank(data, blacklist, 25)
+
+
+def test_dump_out_of_order_is_read_again_by_the_general_path(engine: Engine) -> None:
+    data = lines("en B 5 0", "en C 3 0", "de X 9 0", "en A 4 0")
+    opener = CountingOpener(data)
+    ranking = rank_stream(opener, Blacklist.empty(), 25, engine=engine)
+    assert opener.opened == 2
+    assert as_result(ranking) == reference_rank(data, b"", 25)
+
+
+def test_engine_matches_reference_with_dumpgen_shuffle_and_invalid_utf8(
+    tmp_path: Path, engine: Engine
+) -> None:
     spec = DumpSpec(
         lines=20_000,
         domains=60,
@@ -527,16 +586,17 @@ def test_engine_matches_reference_with_dumpgen_shuffle_and_invalid_utf8(tmp_path
     path = write_dump(tmp_path / "gen.gz", spec)
     data = gzip.decompress(path.read_bytes())
     blacklist = sampled_blacklist(data, 7)
-    assert as_result(rank_dump(path, Blacklist.parse(blacklist), 25)) == reference_rank(data, blacklist, 25)
+    ranking = rank_dump(path, Blacklist.parse(blacklist), 25, engine=engine)
+    assert as_result(ranking) == reference_rank(data, blacklist, 25)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("shuffle", [False, True], ids=["sorted", "shuffled"])
-def test_engine_matches_reference_across_many_chunks(tmp_path: Path, shuffle: bool) -> None:
+def test_engine_matches_reference_across_many_chunks(tmp_path: Path, shuffle: bool, engine: Engine) -> None:
     data = quirky_dump(11, 300_000, shuffle, domains=300)
     blacklist = sampled_blacklist(data, 11, rate=0.02)
     expected = reference_rank(data, blacklist, 25)
     chunk_bytes = 256 << 10
     assert len(data) > 20 * chunk_bytes
-    assert engine_dump(tmp_path / "big.gz", data, blacklist, 25, chunk_bytes=chunk_bytes) == expected
-    assert engine_stream(data, blacklist, 25, chunk_bytes=chunk_bytes // 4) == expected
+    assert engine_dump(tmp_path / "big.gz", data, blacklist, 25, engine, chunk_bytes=chunk_bytes) == expected
+    assert engine_stream(data, blacklist, 25, engine, chunk_bytes=chunk_bytes // 4) == expected

@@ -1,43 +1,35 @@
-"""The engine: parse an hourly dump, drop blacklisted rows, keep the top N pages of each domain code.
+"""The Arrow engine: the general path (any row order) and the sorted path when the C engine is absent.
 
-How it stays fast and exact (the hot path; see bench/bench_engine.py for figures):
-- The gzip stream is inflated by ISA-L in a background thread while the main thread parses.
 - Each chunk of lines is parsed by Arrow's multi-threaded CSV reader into byte columns (no UTF-8
   decoding, so invalid UTF-8 cannot crash anything; text is decoded only for the output rows).
 - Lines that need Python (a field starting with `"`, or a `\\r`) are unquoted first; see `split_line`.
 - Wikimedia's files are sorted by (domain_code, page_title). While the rows keep arriving in strictly
   increasing order, no key can repeat, so every chunk is reduced on its own to its top N per domain
-  (found with a partial sort, never a full one). If a row ever arrives out of order, the hour is
-  computed again from the start by the general path: aggregate every row, then rank.
+  (found with a partial sort, never a full one). If a row ever arrives out of order, OutOfOrderError
+  tells the caller to compute the hour again from the start by the general path: aggregate every
+  row, then rank.
 """
 
 from __future__ import annotations
 
 import threading
-import zlib
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from isal import igzip_threaded
 
 from wikitop.blacklist import Blacklist
-from wikitop.errors import CorruptDumpError
+from wikitop.ranking.rows import Key, Tally, read_blocks
 
-CHUNK_BYTES = 8 << 20
 _COLUMNS = ["domain", "title", "views", "size"]
 # Leading zeros, then at most 19 significant digits: anything longer cannot fit in int64.
 _DIGITS = r"^0*[0-9]{1,19}$"
 _MAX_VIEWS = 2**63 - 1
 
-Key = tuple[bytes, bytes]
 _EMPTY = pa.table(
     {
         "domain": pa.array([], pa.binary()),
@@ -47,38 +39,8 @@ _EMPTY = pa.table(
 )
 
 
-@dataclass(frozen=True)
-class RankedPage:
-    """One output row: a page's rank within its domain code, and its views."""
-
-    domain: str
-    rank: int
-    title: str
-    views: int
-
-
-@dataclass(frozen=True)
-class Ranking:
-    """The top pages of every domain code, ordered by domain (code point order) then rank."""
-
-    pages: list[RankedPage]
-    lines_read: int
-    lines_skipped: int
-
-
-class _OutOfOrderError(Exception):
+class OutOfOrderError(Exception):
     """Rows arrived out of (domain, title) order: the per-chunk shortcut is not valid for this dump."""
-
-
-@dataclass
-class _Tally:
-    """Running counters and the candidate rows kept so far."""
-
-    lines_read: int = 0
-    lines_skipped: int = 0
-    candidates: dict[bytes, list[tuple[int, bytes]]] = field(default_factory=lambda: defaultdict(list))
-    side_rows: dict[Key, int] = field(default_factory=lambda: defaultdict(int))
-    last_key: Key | None = None
 
 
 def split_line(line: bytes) -> list[bytes] | None:
@@ -138,40 +100,15 @@ def parse_record(line: bytes) -> tuple[bytes, bytes, int] | None:
     return fields[0], fields[1], int(views)
 
 
-def rank_dump(path: Path, blacklist: Blacklist, top_n: int, chunk_bytes: int = CHUNK_BYTES) -> Ranking:
-    """Rank a gzip dump file; a truncated or corrupt gzip raises CorruptDumpError."""
-
-    if path.stat().st_size == 0:
-        raise CorruptDumpError(f"{path} is empty: not a gzip stream")
-
-    def open_stream() -> BinaryIO:
-        stream: BinaryIO = igzip_threaded.open(path, "rb", threads=1)  # type: ignore[no-untyped-call]
-        return stream
-
-    return rank_stream(open_stream, blacklist, top_n, chunk_bytes)
-
-
-def rank_stream(
-    open_stream: Callable[[], BinaryIO],
-    blacklist: Blacklist,
-    top_n: int,
-    chunk_bytes: int = CHUNK_BYTES,
-) -> Ranking:
-    """Rank an uncompressed dump; `open_stream` may be called twice (once more for unsorted dumps)."""
-    try:
-        return _rank(open_stream, blacklist, top_n, chunk_bytes, assume_sorted=True)
-    except _OutOfOrderError:
-        return _rank(open_stream, blacklist, top_n, chunk_bytes, assume_sorted=False)
-
-
-def _rank(
+def rank_arrow(
     open_stream: Callable[[], BinaryIO],
     blacklist: Blacklist,
     top_n: int,
     chunk_bytes: int,
     assume_sorted: bool,
-) -> Ranking:
-    tally = _Tally()
+) -> Tally:
+    """Rank an uncompressed dump; with `assume_sorted`, raise OutOfOrderError at the first key out of order."""
+    tally = Tally()
     unsorted_tables: list[pa.Table] = []
     with open_stream() as stream:
         for table in _parsed_chunks(stream, chunk_bytes, tally):
@@ -184,23 +121,22 @@ def _rank(
         domains, titles = _binary_columns(summed)
         same = pc.equal(domains[1:], domains[:-1])
         _keep_candidates(domains, titles, summed.column("views"), same, blacklist, top_n, tally, False)
-    _add_side_rows(tally, blacklist)
-    return Ranking(_final_pages(tally.candidates, top_n), tally.lines_read, tally.lines_skipped)
+    return tally
 
 
-def _parsed_chunks(stream: BinaryIO, chunk_bytes: int, tally: _Tally) -> Iterator[pa.Table]:
+def _parsed_chunks(stream: BinaryIO, chunk_bytes: int, tally: Tally) -> Iterator[pa.Table]:
     """Yield the parsed tables of successive chunks, parsing the next chunk while this one is used.
 
     Arrow parses without the GIL, so parsing chunk N+1 on a helper thread overlaps with the
-    reduction of chunk N here. Each parse counts into its own _Tally, merged in file order.
+    reduction of chunk N here. Each parse counts into its own Tally, merged in file order.
     """
 
-    def parse(chunk: bytes) -> tuple[pa.Table, _Tally]:
-        counts = _Tally()
+    def parse(chunk: bytes) -> tuple[pa.Table, Tally]:
+        counts = Tally()
         return _parse_chunk(chunk, counts), counts
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as pool:
-        pending: Future[tuple[pa.Table, _Tally]] | None = None
+        pending: Future[tuple[pa.Table, Tally]] | None = None
         for chunk in _read_chunks(stream, chunk_bytes):
             upcoming = pool.submit(parse, chunk)
             if pending is not None:
@@ -210,7 +146,7 @@ def _parsed_chunks(stream: BinaryIO, chunk_bytes: int, tally: _Tally) -> Iterato
             yield _merged(pending.result(), tally)
 
 
-def _merged(parsed: tuple[pa.Table, _Tally], tally: _Tally) -> pa.Table:
+def _merged(parsed: tuple[pa.Table, Tally], tally: Tally) -> pa.Table:
     table, counts = parsed
     tally.lines_read += counts.lines_read
     tally.lines_skipped += counts.lines_skipped
@@ -220,15 +156,9 @@ def _merged(parsed: tuple[pa.Table, _Tally], tally: _Tally) -> pa.Table:
 
 
 def _read_chunks(stream: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
-    """Yield chunks of whole lines; decompression errors become CorruptDumpError."""
+    """Yield chunks of whole lines."""
     rest = b""
-    while True:
-        try:
-            block = stream.read(chunk_bytes)
-        except (EOFError, OSError, zlib.error, ValueError) as exc:
-            raise CorruptDumpError(f"corrupt or truncated gzip stream: {exc}") from exc
-        if not block:
-            break
+    for block in read_blocks(stream, chunk_bytes):
         cut = block.rfind(b"\n")
         if cut < 0:
             rest += block
@@ -239,7 +169,7 @@ def _read_chunks(stream: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
         yield rest
 
 
-def _parse_chunk(chunk: bytes, tally: _Tally) -> pa.Table:
+def _parse_chunk(chunk: bytes, tally: Tally) -> pa.Table:
     """Parse a chunk of whole lines into a table of valid (domain, title, views) rows."""
     chunk = _unquote_chunk(chunk, tally)
     if not chunk:
@@ -314,7 +244,7 @@ def _parse_views(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedAr
     return views, valid
 
 
-def _unquote_chunk(chunk: bytes, tally: _Tally) -> bytes:
+def _unquote_chunk(chunk: bytes, tally: Tally) -> bytes:
     """Rewrite lines that Arrow cannot split (quoted fields, `\\r`) so that it can, or set them aside.
 
     A line whose unquoted fields hold no space or `\\r` is rewritten in place, keeping the file's order.
@@ -356,7 +286,7 @@ def _special_line_starts(chunk: bytes) -> list[int]:
     return sorted({chunk.rfind(b"\n", 0, int(hit)) + 1 for hit in hits.tolist()})
 
 
-def _reduce_sorted(table: pa.Table, blacklist: Blacklist, top_n: int, tally: _Tally) -> None:
+def _reduce_sorted(table: pa.Table, blacklist: Blacklist, top_n: int, tally: Tally) -> None:
     """Check that a chunk continues the strictly increasing key order, then keep its candidates."""
     if table.num_rows == 0:
         return
@@ -369,17 +299,17 @@ def _binary_columns(table: pa.Table) -> tuple[pa.BinaryArray, pa.BinaryArray]:
     return table.column("domain").combine_chunks(), table.column("title").combine_chunks()
 
 
-def _check_order(domains: pa.BinaryArray, titles: pa.BinaryArray, tally: _Tally) -> pa.BooleanArray:
-    """Raise _OutOfOrderError unless keys strictly increase; return which rows share the previous domain."""
+def _check_order(domains: pa.BinaryArray, titles: pa.BinaryArray, tally: Tally) -> pa.BooleanArray:
+    """Raise OutOfOrderError unless keys strictly increase; return which rows share the previous domain."""
     first: Key = (domains[0].as_py(), titles[0].as_py())
     if tally.last_key is not None and not first > tally.last_key:
-        raise _OutOfOrderError
+        raise OutOfOrderError
     d0, d1 = domains[:-1], domains[1:]
     same = pc.equal(d1, d0)
     if len(domains) > 1:
         ordered = pc.or_(pc.greater(d1, d0), pc.and_(same, pc.greater(titles[1:], titles[:-1])))
         if not pc.all(ordered).as_py():
-            raise _OutOfOrderError
+            raise OutOfOrderError
     tally.last_key = (domains[-1].as_py(), titles[-1].as_py())
     return same
 
@@ -403,7 +333,7 @@ def _keep_candidates(
     same_domain: pa.BooleanArray,
     blacklist: Blacklist,
     top_n: int,
-    tally: _Tally,
+    tally: Tally,
     titles_sorted: bool,
 ) -> None:
     """Add the top N non-blacklisted rows of each domain run to the candidates.
@@ -466,23 +396,3 @@ def _best_first(
         # Within a title-sorted run, position order is title order.
         return index[np.lexsort((index, -views[index]))].tolist()  # type: ignore[no-any-return]
     return sorted(index.tolist(), key=lambda i: (-int(views[i]), titles[offset + i].as_py()))
-
-
-def _add_side_rows(tally: _Tally, blacklist: Blacklist) -> None:
-    """Add the rows set aside by `_unquote_chunk` (already summed) to the candidates."""
-    for (domain, title), views in tally.side_rows.items():
-        if not blacklist.contains(domain, title):
-            tally.candidates[domain].append((views, title))
-
-
-def _final_pages(candidates: dict[bytes, list[tuple[int, bytes]]], top_n: int) -> list[RankedPage]:
-    """Rank each domain's candidates (views desc, title asc) and decode the kept rows for output."""
-    pages: list[RankedPage] = []
-    for domain in sorted(candidates, key=lambda code: (code.decode("utf-8", "replace"), code)):
-        best = sorted(candidates[domain], key=lambda row: (-row[0], row[1]))[:top_n]
-        name = domain.decode("utf-8", "replace")
-        pages.extend(
-            RankedPage(name, rank, title.decode("utf-8", "replace"), views)
-            for rank, (views, title) in enumerate(best, start=1)
-        )
-    return pages

@@ -1,0 +1,710 @@
+/* wikitop._native: the hot loops in C. Ranker is the engine for dumps whose keys arrive sorted
+ * (see wikitop.ranking); percent_decode is the blacklist's title decoding (see wikitop.blacklist).
+ *
+ * Ranker makes one pass over the uncompressed bytes, with the GIL released: split each line on single spaces
+ * (quoted fields are unquoted as wikitop.ranking.arrow.split_line does), validate the views, check that
+ * (domain, title) keys strictly increase, and keep the top N rows of the current domain run,
+ * skipping blacklisted pairs. Strictly increasing keys cannot repeat, so no sums are needed and
+ * memory stays at N rows per domain. The first key out of order stops the pass: the caller then
+ * ranks the hour with the general (Arrow) path. Keys holding a space (only possible inside quotes)
+ * are handed back to Python as side rows, exactly as the Arrow path sets them aside.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INT64_MAX_U ((uint64_t)INT64_MAX)
+
+/* ---- growable byte buffer ---------------------------------------------------------------- */
+
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+} Buf;
+
+static int buf_reserve(Buf *b, size_t need) {
+    if (need <= b->cap) return 0;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need) cap *= 2;
+    char *grown = realloc(b->data, cap);
+    if (!grown) return -1;
+    b->data = grown;
+    b->cap = cap;
+    return 0;
+}
+
+static int buf_set(Buf *b, const char *p, size_t n) {
+    if (buf_reserve(b, n ? n : 1)) return -1;
+    if (n) memcpy(b->data, p, n);
+    b->len = n;
+    return 0;
+}
+
+static int buf_append(Buf *b, const char *p, size_t n) {
+    if (buf_reserve(b, b->len + n + 1)) return -1;
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+static void buf_free(Buf *b) {
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+static char *copy_bytes(const char *p, size_t n) {
+    char *copy = malloc(n ? n : 1);
+    if (copy && n) memcpy(copy, p, n);
+    return copy;
+}
+
+/* Bytes order, as Python compares bytes: memcmp, then the shorter one first. */
+static int compare_bytes(const char *a, size_t alen, const char *b, size_t blen) {
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c) return c;
+    return (alen > blen) - (alen < blen);
+}
+
+/* ---- a set of byte strings (the blacklist) ------------------------------------------------ */
+
+typedef struct {
+    uint64_t hash;
+    const char *key; /* NULL: empty slot */
+    size_t len;
+} Slot;
+
+typedef struct {
+    Slot *slots;
+    size_t mask;
+    char *arena;
+} KeySet;
+
+static uint64_t hash_bytes(const char *p, size_t n) {
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 1099511628211ULL;
+    }
+    return h ^ (h >> 29);
+}
+
+static int keyset_contains(const KeySet *set, const char *p, size_t n) {
+    if (!set->slots) return 0;
+    uint64_t h = hash_bytes(p, n);
+    for (size_t i = h & set->mask;; i = (i + 1) & set->mask) {
+        const Slot *slot = &set->slots[i];
+        if (!slot->key) return 0;
+        if (slot->hash == h && slot->len == n && memcmp(slot->key, p, n) == 0) return 1;
+    }
+}
+
+static void keyset_insert(KeySet *set, const char *p, size_t n) {
+    uint64_t h = hash_bytes(p, n);
+    for (size_t i = h & set->mask;; i = (i + 1) & set->mask) {
+        Slot *slot = &set->slots[i];
+        if (!slot->key) {
+            slot->hash = h;
+            slot->key = p;
+            slot->len = n;
+            return;
+        }
+        if (slot->hash == h && slot->len == n && memcmp(slot->key, p, n) == 0) return;
+    }
+}
+
+/* Build the set from a list of bytes; with `prefix_only`, keep each key up to its first space. */
+static int keyset_build(KeySet *set, PyObject *keys, int prefix_only) {
+    Py_ssize_t count = PyList_GET_SIZE(keys);
+    size_t total = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *key = PyList_GET_ITEM(keys, i);
+        if (!PyBytes_Check(key)) {
+            PyErr_SetString(PyExc_TypeError, "blacklist keys must be bytes");
+            return -1;
+        }
+        total += (size_t)PyBytes_GET_SIZE(key);
+    }
+    size_t size = 16;
+    while (size < 2 * (size_t)count + 2) size *= 2;
+    set->slots = calloc(size, sizeof(Slot));
+    set->arena = malloc(total ? total : 1);
+    if (!set->slots || !set->arena) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    set->mask = size - 1;
+    char *at = set->arena;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *key = PyList_GET_ITEM(keys, i);
+        size_t n = (size_t)PyBytes_GET_SIZE(key);
+        const char *p = PyBytes_AS_STRING(key);
+        if (prefix_only) {
+            const char *space = memchr(p, ' ', n);
+            n = space ? (size_t)(space - p) : n;
+        }
+        memcpy(at, p, n);
+        keyset_insert(set, at, n);
+        at += n;
+    }
+    return 0;
+}
+
+static void keyset_free(KeySet *set) {
+    free(set->slots);
+    free(set->arena);
+    set->slots = NULL;
+    set->arena = NULL;
+}
+
+/* ---- the ranker ---------------------------------------------------------------------------- */
+
+typedef struct {
+    uint64_t views;
+    char *title;
+    size_t len;
+} Entry;
+
+typedef struct {
+    char *domain;
+    size_t domain_len;
+    Entry *entries;
+    size_t count;
+} Run;
+
+typedef struct {
+    char *domain;
+    size_t domain_len;
+    char *title;
+    size_t title_len;
+    uint64_t views;
+} SideRow;
+
+typedef struct {
+    PyObject_HEAD
+    size_t top_n;
+    KeySet pairs;   /* domain + " " + percent-decoded title */
+    KeySet domains; /* the domain codes that have blacklisted titles */
+    Buf carry;      /* the unfinished last line of the previous feed */
+    Buf scratch;    /* the fields of a quoted line, unquoted */
+    Buf lookup;     /* a blacklist key being looked up */
+    /* The previous key. It points into the data being fed, or into prev_key once copied there. */
+    const char *prev_domain, *prev_title;
+    size_t prev_domain_len, prev_title_len;
+    int have_prev;
+    Buf prev_key;
+    /* The current domain run and its top rows. */
+    Buf run_domain;
+    int have_run, run_checked;
+    Entry *top;
+    size_t top_count, worst;
+    /* Finished runs and side rows, waiting to be handed to Python. */
+    Run *runs;
+    size_t run_count, run_cap;
+    SideRow *side;
+    size_t side_count, side_cap;
+    long long lines_read, lines_skipped;
+    int out_of_order, no_memory, finished;
+} Ranker;
+
+static void free_entries(Entry *entries, size_t count) {
+    for (size_t i = 0; i < count; i++) free(entries[i].title);
+}
+
+static void free_pending(Ranker *r) {
+    for (size_t i = 0; i < r->run_count; i++) {
+        free(r->runs[i].domain);
+        free_entries(r->runs[i].entries, r->runs[i].count);
+        free(r->runs[i].entries);
+    }
+    r->run_count = 0;
+    for (size_t i = 0; i < r->side_count; i++) {
+        free(r->side[i].domain);
+        free(r->side[i].title);
+    }
+    r->side_count = 0;
+}
+
+/* Percent-decode as urllib.parse.unquote_to_bytes: "%XX" with two hex digits is one byte. */
+static int hex_value(unsigned char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Write the decoded bytes of [p, p + n) to `out` (room for n bytes); return their count. */
+static size_t percent_decode_into(char *out, const char *p, size_t n) {
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        int high, low;
+        if (p[i] == '%' && i + 2 < n && (high = hex_value((unsigned char)p[i + 1])) >= 0 &&
+            (low = hex_value((unsigned char)p[i + 2])) >= 0) {
+            out[at++] = (char)(high * 16 + low);
+            i += 2;
+        } else {
+            out[at++] = p[i];
+        }
+    }
+    return at;
+}
+
+static int is_blacklisted(Ranker *r, const char *title, size_t len) {
+    Buf *key = &r->lookup;
+    if (buf_reserve(key, r->run_domain.len + 1 + len + 1)) return -1;
+    memcpy(key->data, r->run_domain.data, r->run_domain.len);
+    key->data[r->run_domain.len] = ' ';
+    size_t at = r->run_domain.len + 1;
+    at += percent_decode_into(key->data + at, title, len);
+    return keyset_contains(&r->pairs, key->data, at);
+}
+
+static int flush_run(Ranker *r) {
+    if (!r->have_run) return 0;
+    if (r->run_count == r->run_cap) {
+        size_t cap = r->run_cap ? r->run_cap * 2 : 64;
+        Run *grown = realloc(r->runs, cap * sizeof(Run));
+        if (!grown) return -1;
+        r->runs = grown;
+        r->run_cap = cap;
+    }
+    Run *run = &r->runs[r->run_count];
+    run->domain = copy_bytes(r->run_domain.data, r->run_domain.len);
+    run->entries = malloc((r->top_count ? r->top_count : 1) * sizeof(Entry));
+    if (!run->domain || !run->entries) {
+        free(run->domain);
+        free(run->entries);
+        return -1;
+    }
+    run->domain_len = r->run_domain.len;
+    memcpy(run->entries, r->top, r->top_count * sizeof(Entry));
+    run->count = r->top_count;
+    r->run_count++;
+    r->top_count = 0;
+    r->have_run = 0;
+    return 0;
+}
+
+static int start_run(Ranker *r, const char *domain, size_t len) {
+    if (flush_run(r) || buf_set(&r->run_domain, domain, len)) return -1;
+    r->have_run = 1;
+    r->run_checked = keyset_contains(&r->domains, domain, len);
+    return 0;
+}
+
+/* Index of the worst kept row: fewest views, then the greatest title. */
+static size_t find_worst(const Ranker *r) {
+    size_t worst = 0;
+    for (size_t i = 1; i < r->top_count; i++) {
+        const Entry *a = &r->top[i], *w = &r->top[worst];
+        if (a->views < w->views ||
+            (a->views == w->views && compare_bytes(a->title, a->len, w->title, w->len) > 0))
+            worst = i;
+    }
+    return worst;
+}
+
+/* Offer a row of the current run. Titles ascend within a run, so a row that only ties the worst
+ * kept row loses the tie and is never kept once N rows are. */
+static int offer(Ranker *r, const char *title, size_t len, uint64_t views) {
+    int full = r->top_count == r->top_n;
+    if (full && views <= r->top[r->worst].views) return 0;
+    if (r->run_checked) {
+        int listed = is_blacklisted(r, title, len);
+        if (listed) return listed < 0 ? -1 : 0;
+    }
+    char *copy = copy_bytes(title, len);
+    if (!copy) return -1;
+    if (full) {
+        free(r->top[r->worst].title);
+        r->top[r->worst] = (Entry){views, copy, len};
+    } else {
+        r->top[r->top_count++] = (Entry){views, copy, len};
+    }
+    if (r->top_count == r->top_n) r->worst = find_worst(r);
+    return 0;
+}
+
+static int add_side_row(Ranker *r, const char *d, size_t dl, const char *t, size_t tl, uint64_t views) {
+    if (r->side_count == r->side_cap) {
+        size_t cap = r->side_cap ? r->side_cap * 2 : 16;
+        SideRow *grown = realloc(r->side, cap * sizeof(SideRow));
+        if (!grown) return -1;
+        r->side = grown;
+        r->side_cap = cap;
+    }
+    SideRow *row = &r->side[r->side_count];
+    row->domain = copy_bytes(d, dl);
+    row->title = copy_bytes(t, tl);
+    if (!row->domain || !row->title) {
+        free(row->domain);
+        free(row->title);
+        return -1;
+    }
+    row->domain_len = dl;
+    row->title_len = tl;
+    row->views = views;
+    r->side_count++;
+    return 0;
+}
+
+/* Views: ASCII digits only, leading zeros allowed, at most 2**63 - 1. Returns 0 when invalid. */
+static int parse_views(const char *p, size_t n, uint64_t *out) {
+    if (n == 0) return 0;
+    size_t i = 0;
+    while (i < n && p[i] == '0') i++;
+    if (n - i > 19) return 0;
+    uint64_t value = 0;
+    for (size_t j = 0; j < n; j++) {
+        unsigned digit = (unsigned char)p[j] - '0';
+        if (digit > 9) return 0;
+        value = value * 10 + digit;
+    }
+    if (value > INT64_MAX_U) return 0;
+    *out = value;
+    return 1;
+}
+
+/* Split a line with a quoted field as split_line does, into r->scratch; 0 when malformed or the
+ * field count is not 4. `starts`/`lens` receive the 4 fields as offsets into the scratch buffer. */
+static int split_quoted(Ranker *r, const char *p, size_t n, size_t starts[4], size_t lens[4], int *nomem) {
+    Buf *out = &r->scratch;
+    if (buf_reserve(out, n + 1)) {
+        *nomem = 1;
+        return 0;
+    }
+    out->len = 0;
+    size_t field = 0, i = 0;
+    starts[0] = 0;
+    for (;;) {
+        if (field == 4) return 0;
+        starts[field] = out->len;
+        if (i < n && p[i] == '"') {
+            i++;
+            int closed = 0;
+            while (i < n) {
+                char c = p[i];
+                if (c == '\\' && i + 1 < n && (p[i + 1] == '"' || p[i + 1] == '\\')) {
+                    out->data[out->len++] = p[i + 1];
+                    i += 2;
+                } else if (c == '"') {
+                    i++;
+                    closed = 1;
+                    break;
+                } else {
+                    out->data[out->len++] = c;
+                    i++;
+                }
+            }
+            if (!closed || (i < n && p[i] != ' ')) return 0;
+        } else {
+            while (i < n && p[i] != ' ') out->data[out->len++] = p[i++];
+        }
+        lens[field] = out->len - starts[field];
+        field++;
+        if (i == n) return field == 4;
+        i++; /* the separating space */
+    }
+}
+
+static int contains_space(const char *p, size_t n) { return memchr(p, ' ', n) != NULL; }
+
+/* Keep the previous key valid after the data it points into goes away. */
+static int own_prev_key(Ranker *r) {
+    if (!r->have_prev) return 0;
+    if (r->prev_domain >= r->prev_key.data && r->prev_domain < r->prev_key.data + r->prev_key.cap) return 0;
+    size_t dl = r->prev_domain_len, tl = r->prev_title_len;
+    Buf copy = {0};
+    if (buf_reserve(&copy, dl + tl + 1)) return -1;
+    memcpy(copy.data, r->prev_domain, dl);
+    memcpy(copy.data + dl, r->prev_title, tl);
+    buf_free(&r->prev_key);
+    r->prev_key = copy;
+    r->prev_domain = copy.data;
+    r->prev_title = copy.data + dl;
+    return 0;
+}
+
+/* One ordered record: check the order, switch runs on a new domain, offer the row. */
+static int take_record(Ranker *r, const char *d, size_t dl, const char *t, size_t tl, uint64_t views, int volatile_key) {
+    int same_domain = 0;
+    if (r->have_prev) {
+        int c = compare_bytes(d, dl, r->prev_domain, r->prev_domain_len);
+        if (c == 0) {
+            same_domain = 1;
+            c = compare_bytes(t, tl, r->prev_title, r->prev_title_len);
+        }
+        if (c <= 0) {
+            r->out_of_order = 1;
+            return 0;
+        }
+    }
+    r->prev_domain = d;
+    r->prev_domain_len = dl;
+    r->prev_title = t;
+    r->prev_title_len = tl;
+    r->have_prev = 1;
+    /* A volatile key lives in a buffer that the next line overwrites (scratch or carry). */
+    if (volatile_key && own_prev_key(r)) return -1;
+    if (!same_domain && start_run(r, d, dl)) return -1;
+    return offer(r, t, tl, views);
+}
+
+static int take_line(Ranker *r, const char *p, size_t n, int volatile_line) {
+    r->lines_read++;
+    const char *end = p + n;
+    const char *fields[3];
+    size_t lens[3];
+    const char *at = p;
+    for (int k = 0; k < 3; k++) {
+        if (at < end && *at == '"') goto quoted;
+        const char *space = memchr(at, ' ', (size_t)(end - at));
+        if (!space) goto malformed;
+        fields[k] = at;
+        lens[k] = (size_t)(space - at);
+        at = space + 1;
+    }
+    if (at < end && *at == '"') goto quoted;
+    if (memchr(at, ' ', (size_t)(end - at))) goto malformed; /* a fifth field */
+    uint64_t views;
+    if (!parse_views(fields[2], lens[2], &views)) goto malformed;
+    return take_record(r, fields[0], lens[0], fields[1], lens[1], views, volatile_line);
+
+malformed:
+    r->lines_skipped++;
+    return 0;
+
+quoted: {
+    size_t starts[4], qlens[4];
+    int nomem = 0;
+    if (!split_quoted(r, p, n, starts, qlens, &nomem)) {
+        if (nomem) return -1;
+        goto malformed;
+    }
+    const char *base = r->scratch.data;
+    if (!parse_views(base + starts[2], qlens[2], &views)) goto malformed;
+    const char *d = base + starts[0], *t = base + starts[1];
+    if (contains_space(d, qlens[0]) || contains_space(t, qlens[1]))
+        return add_side_row(r, d, qlens[0], t, qlens[1], views);
+    return take_record(r, d, qlens[0], t, qlens[1], views, 1);
+}
+}
+
+/* Process the whole lines of [p, p + n); *consumed is where the unfinished tail starts. */
+static int scan(Ranker *r, const char *p, size_t n, size_t *consumed) {
+    const char *at = p, *end = p + n;
+    while (at < end && !r->out_of_order) {
+        const char *newline = memchr(at, '\n', (size_t)(end - at));
+        if (!newline) break;
+        if (take_line(r, at, (size_t)(newline - at), 0)) return -1;
+        at = newline + 1;
+    }
+    *consumed = (size_t)(at - p);
+    return 0;
+}
+
+static PyObject *raise_memory(Ranker *r) {
+    r->no_memory = 1;
+    return PyErr_NoMemory();
+}
+
+static PyObject *Ranker_feed(Ranker *r, PyObject *arg) {
+    if (r->finished) {
+        PyErr_SetString(PyExc_RuntimeError, "feed() after finish()");
+        return NULL;
+    }
+    if (r->out_of_order) Py_RETURN_FALSE;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE)) return NULL;
+    const char *p = view.buf;
+    size_t n = (size_t)view.len;
+    int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    /* Finish the line carried over from the previous feed first. */
+    if (r->carry.len) {
+        const char *newline = memchr(p, '\n', n);
+        size_t head = newline ? (size_t)(newline - p) : n;
+        failed = buf_append(&r->carry, p, head);
+        if (!failed && newline) {
+            failed = take_line(r, r->carry.data, r->carry.len, 1) || own_prev_key(r);
+            r->carry.len = 0;
+            p += head + 1;
+            n -= head + 1;
+        } else if (!failed) {
+            n = 0;
+        }
+    }
+    if (!failed && n) {
+        size_t consumed = 0;
+        failed = scan(r, p, n, &consumed) || own_prev_key(r);
+        if (!failed && !r->out_of_order) failed = buf_append(&r->carry, p + consumed, n - consumed);
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    if (failed) return raise_memory(r);
+    if (r->out_of_order) Py_RETURN_FALSE;
+    Py_RETURN_TRUE;
+}
+
+static PyObject *Ranker_finish(Ranker *r, PyObject *Py_UNUSED(ignored)) {
+    if (!r->finished && !r->out_of_order) {
+        r->finished = 1;
+        if (r->carry.len && take_line(r, r->carry.data, r->carry.len, 1)) return raise_memory(r);
+        r->carry.len = 0;
+        if (!r->out_of_order && flush_run(r)) return raise_memory(r);
+    }
+    if (r->out_of_order) Py_RETURN_FALSE;
+    Py_RETURN_TRUE;
+}
+
+/* Hand the finished runs and side rows to Python and forget them. */
+static PyObject *Ranker_pop(Ranker *r, PyObject *Py_UNUSED(ignored)) {
+    PyObject *runs = PyList_New((Py_ssize_t)r->run_count);
+    PyObject *side = PyList_New((Py_ssize_t)r->side_count);
+    if (!runs || !side) goto error;
+    for (size_t i = 0; i < r->run_count; i++) {
+        Run *run = &r->runs[i];
+        PyObject *rows = PyList_New((Py_ssize_t)run->count);
+        if (!rows) goto error;
+        PyObject *item = Py_BuildValue("(y#N)", run->domain, (Py_ssize_t)run->domain_len, rows);
+        if (!item) goto error;
+        PyList_SET_ITEM(runs, (Py_ssize_t)i, item);
+        for (size_t j = 0; j < run->count; j++) {
+            Entry *e = &run->entries[j];
+            PyObject *row = Py_BuildValue("(Ky#)", (unsigned long long)e->views, e->title, (Py_ssize_t)e->len);
+            if (!row) goto error;
+            PyList_SET_ITEM(rows, (Py_ssize_t)j, row);
+        }
+    }
+    for (size_t i = 0; i < r->side_count; i++) {
+        SideRow *s = &r->side[i];
+        PyObject *row = Py_BuildValue("(y#y#K)", s->domain, (Py_ssize_t)s->domain_len, s->title,
+                                      (Py_ssize_t)s->title_len, (unsigned long long)s->views);
+        if (!row) goto error;
+        PyList_SET_ITEM(side, (Py_ssize_t)i, row);
+    }
+    free_pending(r);
+    return Py_BuildValue("(NN)", runs, side);
+error:
+    Py_XDECREF(runs);
+    Py_XDECREF(side);
+    return NULL;
+}
+
+static int Ranker_init(Ranker *r, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"top_n", "blacklist_keys", NULL};
+    Py_ssize_t top_n;
+    PyObject *keys;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "nO!", kwlist, &top_n, &PyList_Type, &keys)) return -1;
+    if (top_n < 1) {
+        PyErr_SetString(PyExc_ValueError, "top_n must be at least 1");
+        return -1;
+    }
+    if (r->top) {
+        PyErr_SetString(PyExc_RuntimeError, "Ranker is already initialized");
+        return -1;
+    }
+    r->top_n = (size_t)top_n;
+    r->top = calloc(r->top_n, sizeof(Entry));
+    if (!r->top) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (keyset_build(&r->pairs, keys, 0) || keyset_build(&r->domains, keys, 1)) return -1;
+    return 0;
+}
+
+static void Ranker_dealloc(Ranker *r) {
+    free_pending(r);
+    free(r->runs);
+    free(r->side);
+    if (r->top) free_entries(r->top, r->top_count);
+    free(r->top);
+    keyset_free(&r->pairs);
+    keyset_free(&r->domains);
+    buf_free(&r->carry);
+    buf_free(&r->scratch);
+    buf_free(&r->lookup);
+    buf_free(&r->prev_key);
+    buf_free(&r->run_domain);
+    Py_TYPE(r)->tp_free((PyObject *)r);
+}
+
+static PyObject *Ranker_lines_read(Ranker *r, void *Py_UNUSED(closure)) { return PyLong_FromLongLong(r->lines_read); }
+
+static PyObject *Ranker_lines_skipped(Ranker *r, void *Py_UNUSED(closure)) {
+    return PyLong_FromLongLong(r->lines_skipped);
+}
+
+static PyMethodDef Ranker_methods[] = {
+    {"feed", (PyCFunction)Ranker_feed, METH_O,
+     "Process a block of the uncompressed dump (any cut); False once a key arrived out of order."},
+    {"finish", (PyCFunction)Ranker_finish, METH_NOARGS,
+     "Process the last unterminated line and close the last run; False if out of order."},
+    {"pop", (PyCFunction)Ranker_pop, METH_NOARGS,
+     "Return and forget ([(domain, [(views, title), ...]), ...], [(domain, title, views), ...])."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Ranker_getset[] = {
+    {"lines_read", (getter)Ranker_lines_read, NULL, "lines read so far", NULL},
+    {"lines_skipped", (getter)Ranker_lines_skipped, NULL, "malformed lines skipped so far", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject RankerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "wikitop._native.Ranker",
+    .tp_doc = PyDoc_STR("Ranker(top_n, blacklist_keys): top N rows per domain of a key-sorted dump."),
+    .tp_basicsize = sizeof(Ranker),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Ranker_init,
+    .tp_dealloc = (destructor)Ranker_dealloc,
+    .tp_methods = Ranker_methods,
+    .tp_getset = Ranker_getset,
+};
+
+static PyObject *percent_decode(PyObject *Py_UNUSED(module), PyObject *arg) {
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "percent_decode() takes bytes");
+        return NULL;
+    }
+    const char *p = PyBytes_AS_STRING(arg);
+    size_t n = (size_t)PyBytes_GET_SIZE(arg);
+    if (!memchr(p, '%', n)) return Py_NewRef(arg);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)n);
+    if (!out) return NULL;
+    size_t len = percent_decode_into(PyBytes_AS_STRING(out), p, n);
+    if (_PyBytes_Resize(&out, (Py_ssize_t)len)) return NULL;
+    return out;
+}
+
+static PyMethodDef module_methods[] = {
+    {"percent_decode", percent_decode, METH_O,
+     "Percent-decode bytes as urllib.parse.unquote_to_bytes does (%XX with two hex digits)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef native_module = {
+    PyModuleDef_HEAD_INIT, .m_name = "wikitop._native",
+    .m_doc = "The hot loops in C: the ranker of key-sorted dumps, percent-decoding.", .m_size = -1,
+    .m_methods = module_methods,
+};
+
+PyMODINIT_FUNC PyInit__native(void) {
+    if (PyType_Ready(&RankerType) < 0) return NULL;
+    PyObject *module = PyModule_Create(&native_module);
+    if (!module) return NULL;
+    Py_INCREF(&RankerType);
+    if (PyModule_AddObject(module, "Ranker", (PyObject *)&RankerType) < 0) {
+        Py_DECREF(&RankerType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}
