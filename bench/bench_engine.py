@@ -4,7 +4,7 @@ Generates a realistic hour (default 5.7M lines, ~1.5k domain codes, Zipf views) 
 then alternates the two commands, prints each run, the medians, their ratio and the peak RSS of the
 wikitop process. Figures are ratios measured in the same script because the machine is shared.
 
-    python bench/bench_engine.py [--lines 5700000] [--runs 3]
+    python bench/bench_engine.py [--lines 5700000] [--runs 3] [--blacklist FILE] [--engine arrow]
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--blacklist", default="", help="blacklist file (default: none)")
+    parser.add_argument(
+        "--engine", default="auto", choices=["auto", "native", "arrow"], help="WIKITOP_ENGINE"
+    )
     args = parser.parse_args()
 
     dump = realistic_dump(args.lines, args.domains, args.seed)
@@ -38,6 +41,7 @@ def main() -> None:
             "WIKITOP_DATA_DIR": data_dir,
             "WIKITOP_DUMPS_URL": str(mirror),
             "WIKITOP_BLACKLIST_URL": args.blacklist,
+            "WIKITOP_ENGINE": args.engine,
         }
         wikitop = [sys.executable, "-m", "wikitop", "run", HOUR.strftime("%Y%m%d%H"), "--force"]
         gzip_times, wikitop_times, peaks = [], [], []
@@ -53,6 +57,7 @@ def main() -> None:
             )
     gzip_median, wikitop_median = statistics.median(gzip_times), statistics.median(wikitop_times)
     print(f"file: {dump.stat().st_size / 1e6:.1f} MB gzip, {args.lines:,} lines, {args.domains} domain codes")
+    print(f"engine: {args.engine}, blacklist: {args.blacklist or 'none'}")
     print(f"median gzip -dc > /dev/null : {gzip_median:.2f} s")
     print(f"median wikitop run --force  : {wikitop_median:.2f} s")
     print(f"ratio wikitop / gzip        : {wikitop_median / gzip_median:.2f}x")

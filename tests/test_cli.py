@@ -21,12 +21,12 @@ def read_rows(path: Path) -> tuple[list[str], list[tuple[str, int, str, int]]]:
         return header, [(d, int(r), t, int(v)) for d, r, t, v in reader]
 
 
-def test_run_one_hour_writes_the_csv_the_reference_computes(workspace: Workspace) -> None:
+def test_run_one_hour_writes_the_csv_the_reference_computes(workspace: Workspace, engine: str) -> None:
     dump = workspace.add_dump("2020010115", DumpSpec(lines=5_000, domains=40, seed=3, quoted_rate=0.01))
     blacklist = Path(workspace.env["WIKITOP_BLACKLIST_URL"])
     blacklist.write_text("en.m Main_Page\nde %C3%9Cber\n")
 
-    result = workspace.run("run", "2020010115")
+    result = workspace.run("run", "2020010115", WIKITOP_ENGINE=engine)
 
     assert result.exit_code == 0, result.output
     header, rows = read_rows(workspace.result("2020010115"))

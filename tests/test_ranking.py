@@ -20,7 +20,7 @@ from conftest import require_native_engine
 from reference import Row, parse_line, reference_rank, split_lines
 from wikitop.blacklist import Blacklist
 from wikitop.errors import CorruptDumpError
-from wikitop.ranking import CHUNK_BYTES, Engine, Ranking, rank_dump, rank_stream
+from wikitop.ranking import Engine, Ranking, rank_dump, rank_stream
 from wikitop.testing.dumpgen import DumpSpec, generate_lines, write_dump
 
 Result = tuple[list[Row], int, int]
@@ -51,7 +51,7 @@ class ShortReads(io.RawIOBase):
 
 
 def engine_stream(
-    data: bytes, blacklist_data: bytes, top_n: int, engine: Engine, chunk_bytes: int = CHUNK_BYTES
+    data: bytes, blacklist_data: bytes, top_n: int, engine: Engine, chunk_bytes: int | None = None
 ) -> Result:
     blacklist = Blacklist.parse(blacklist_data)
     return as_result(rank_stream(lambda: io.BytesIO(data), blacklist, top_n, chunk_bytes, engine))
@@ -63,7 +63,7 @@ def engine_dump(
     blacklist_data: bytes,
     top_n: int,
     engine: Engine,
-    chunk_bytes: int = CHUNK_BYTES,
+    chunk_bytes: int | None = None,
 ) -> Result:
     path.write_bytes(gzip.compress(data))
     return as_result(rank_dump(path, Blacklist.parse(blacklist_data), top_n, chunk_bytes, engine))

@@ -35,6 +35,7 @@ def test_defaults_live_under_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_p
             "WIKITOP_DOWNLOAD_CONCURRENCY: Input should be less than or equal to 3",
         ),
         ("WIKITOP_TOP_N", "zero", "WIKITOP_TOP_N: Input should be a valid integer"),
+        ("WIKITOP_ENGINE", "fast", "WIKITOP_ENGINE: Input should be 'auto', 'native' or 'arrow'"),
         ("WIKITOP_MAX_TRIES", "0", "WIKITOP_MAX_TRIES: Input should be greater than or equal to 1"),
     ],
 )

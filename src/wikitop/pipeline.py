@@ -134,9 +134,9 @@ def _attempt(
 ) -> HourResult:
     key, worker, started = claimed.hour, services.worker_id, time.monotonic()
     try:
-        top_n = services.settings.top_n
+        top_n, engine = services.settings.top_n, services.settings.engine
         ranking, dump_bytes = services.dumps.read(
-            hour, lambda open_dump: rank_stream(open_dump, blacklist, top_n), progress
+            hour, lambda open_dump: rank_stream(open_dump, blacklist, top_n, engine=engine), progress
         )
         data_path = services.results.write(hour, render_csv(ranking.pages))
     except DumpNotPublishedError as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     dumps_url: str = Field(DEFAULT_DUMPS_URL, description="base of the dumps: http(s) URL or local directory")
     blacklist_url: str = Field(DEFAULT_BLACKLIST_URL, description="http(s) URL or local file; empty = none")
     top_n: int = Field(25, ge=1, le=100_000, description="pages per domain")
+    engine: Literal["auto", "native", "arrow"] = Field(
+        "auto", description="ranking engine: auto = the C engine when built, else arrow"
+    )
     max_tries: int = Field(3, ge=1, le=100, description="attempts per hour before `failed`")
     download_concurrency: int = Field(
         2, ge=1, le=MAX_DOWNLOAD_CONCURRENCY, description="downloads at once, never above 3"
@@ -63,6 +66,17 @@ class Settings(BaseSettings):
     @classmethod
     def _strip(cls, value: str) -> str:
         return value.strip()
+
+    @field_validator("engine")
+    @classmethod
+    def _engine_built(cls, value: str) -> str:
+        from wikitop.ranking import native
+
+        if value == "native" and not native.AVAILABLE:
+            raise ValueError(
+                "the C engine (wikitop._native) is not built: reinstall wikitop with a C compiler"
+            )
+        return value
 
     @classmethod
     def settings_customise_sources(
