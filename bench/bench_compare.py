@@ -5,7 +5,8 @@ contender runs as a process of its own, alternating within a run; the table give
 seconds and peak RSS (os.wait4) per contender and size:
 
 1. `wikitop run HOUR --force`, a whole process, without a blacklist (and with the real one when
-   ../shared/data/blacklist_domains_and_pages exists next to the repository);
+   ../shared/data/blacklist_domains_and_pages exists next to the repository), then with its Arrow
+   engine alone (WIKITOP_ENGINE=arrow, as installed without a C compiler);
 2. `gzip -dc FILE > /dev/null`, the floor: only inflating the file;
 3. a plain Python loop (gzip.open, split on spaces, dict sums, a heap per domain): the
    straightforward implementation. It does not unquote quoted fields, so a quoted title stays a
@@ -214,11 +215,13 @@ def _contenders(dump: Path, hour: str, work: Path, skip_python: bool) -> list[Co
     mirror = dump.parents[2]
     wikitop = [sys.executable, "-m", "wikitop", "run", hour, "--force"]
     result = Path("reports", hour[:4], f"{hour[:4]}-{hour[4:6]}", f"top-{hour[:8]}-{hour[8:]}.csv")
-    blacklists = {"wikitop": ""}
+    # (label, blacklist, engine): the C engine (the default), with the real blacklist, and Arrow alone.
+    variants = [("wikitop", "", "auto")]
     if REAL_BLACKLIST.is_file():
-        blacklists["wikitop + blacklist"] = str(REAL_BLACKLIST)
+        variants.append(("wikitop + blacklist", str(REAL_BLACKLIST), "auto"))
+    variants.append(("wikitop, arrow engine", "", "arrow"))
     contenders = [Contender("gzip -dc", ["gzip", "-dc", str(dump)])]
-    for number, (label, blacklist) in enumerate(blacklists.items()):
+    for number, (label, blacklist, engine) in enumerate(variants):
         data_dir = work / f"wikitop-{number}"
         # Only these settings: none inherited from the caller's environment (WIKITOP_TOP_N, ...).
         env = {
@@ -226,6 +229,7 @@ def _contenders(dump: Path, hour: str, work: Path, skip_python: bool) -> list[Co
             "WIKITOP_DATA_DIR": str(data_dir),
             "WIKITOP_DUMPS_URL": str(mirror),
             "WIKITOP_BLACKLIST_URL": blacklist,
+            "WIKITOP_ENGINE": engine,
         }
         contenders.append(Contender(label, wikitop, env, data_dir / result))
     for label, name in (("python loop", "python"), ("duckdb", "duckdb")):

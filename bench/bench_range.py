@@ -211,6 +211,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--mode", choices=[*MODES, "both"], default="both")
     parser.add_argument("--hours", type=int, default=24)
     parser.add_argument("--rate", type=float, default=5e6, help="bytes/s per connection")
+    # One more than the 3 download slots: a slot freed by a finished download is taken at once.
     parser.add_argument(
         "--jobs", type=int, default=4, help="hours at once: `run --jobs` threads, `serve --workers` processes"
     )

@@ -54,10 +54,11 @@ def test_process_hour_counts_hours_bytes_and_logs_json_with_the_hour(
     )
     assert dump_bytes == result.dump_bytes > 0
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
-    finished = [line for line in lines if line["message"] == "hour 2020010115 computed"]
-    assert finished
+    finished = [line for line in lines if line["message"].startswith("hour 2020010115 computed: 2 rows")]
+    assert len(finished) == 1
     assert finished[0]["hour"] == "2020010115"
     assert finished[0]["rows"] == 2
+    assert finished[0]["seconds"] > 0
     assert finished[0]["levelname"] == "INFO"
 
 

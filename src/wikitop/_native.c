@@ -263,15 +263,20 @@ static int is_blacklisted(Ranker *r, const char *title, size_t len) {
     return keyset_contains(&r->pairs, key->data, at);
 }
 
+/* Make room for one more item in a growable array of `*cap` items; -1 when out of memory. */
+static int reserve_one(void **items, size_t *cap, size_t count, size_t item_size) {
+    if (count < *cap) return 0;
+    size_t larger = *cap ? *cap * 2 : 16;
+    void *grown = realloc(*items, larger * item_size);
+    if (!grown) return -1;
+    *items = grown;
+    *cap = larger;
+    return 0;
+}
+
 static int flush_run(Ranker *r) {
     if (!r->have_run) return 0;
-    if (r->run_count == r->run_cap) {
-        size_t cap = r->run_cap ? r->run_cap * 2 : 64;
-        Run *grown = realloc(r->runs, cap * sizeof(Run));
-        if (!grown) return -1;
-        r->runs = grown;
-        r->run_cap = cap;
-    }
+    if (reserve_one((void **)&r->runs, &r->run_cap, r->run_count, sizeof(Run))) return -1;
     Run *run = &r->runs[r->run_count];
     run->domain = copy_bytes(r->run_domain.data, r->run_domain.len);
     run->entries = malloc((r->top_count ? r->top_count : 1) * sizeof(Entry));
@@ -330,13 +335,7 @@ static int offer(Ranker *r, const char *title, size_t len, uint64_t views) {
 }
 
 static int add_side_row(Ranker *r, const char *d, size_t dl, const char *t, size_t tl, uint64_t views) {
-    if (r->side_count == r->side_cap) {
-        size_t cap = r->side_cap ? r->side_cap * 2 : 16;
-        SideRow *grown = realloc(r->side, cap * sizeof(SideRow));
-        if (!grown) return -1;
-        r->side = grown;
-        r->side_cap = cap;
-    }
+    if (reserve_one((void **)&r->side, &r->side_cap, r->side_count, sizeof(SideRow))) return -1;
     SideRow *row = &r->side[r->side_count];
     row->domain = copy_bytes(d, dl);
     row->title = copy_bytes(t, tl);

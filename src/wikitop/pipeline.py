@@ -78,13 +78,20 @@ def process_hour(
         retries_before = services.fetcher.retry_count
         result = _process(hour, services, force, progress)
         _record(result, services.fetcher.retry_count - retries_before)
-        log.info(
-            "hour %s %s",
-            result.hour,
-            result.outcome.value,
-            extra={"rows": result.rows, "error": result.error},
-        )
+        _log_result(result)
         return result
+
+
+def _log_result(result: HourResult) -> None:
+    """Log one line per hour with its outcome: a worker's record of the hour."""
+    # INFO even for failures: the CLI prints its own summary and configures no logging, so a
+    # WARNING would reach its stderr twice; the state keeps every failure's reason.
+    extra = {"rows": result.rows, "seconds": round(result.seconds, 3), "error": result.error}
+    if result.outcome is Outcome.COMPUTED:
+        message = "hour %s computed: %d rows in %.1f s -> %s"
+        log.info(message, result.hour, result.rows, result.seconds, result.data_path, extra=extra)
+    else:
+        log.info("hour %s %s: %s", result.hour, result.outcome.value, result.error or "-", extra=extra)
 
 
 def _process(

@@ -82,7 +82,6 @@ def run_hour(context: WorkerContext, hour: str, force: bool) -> str:
         # The hour stays queued: the reconciler publishes it again once the queue is empty.
         log.error("hour %s not processed: %s", hour, exc)
         return "error"
-    _log_result(result)
     if result.outcome is Outcome.RETRY:
         _schedule_retry(result.hour, services, context.queue)
     elif result.outcome is Outcome.UNAVAILABLE and datetime.now(UTC) >= give_up_at(result.hour):
@@ -103,18 +102,3 @@ def _schedule_retry(hour: str, services: Services, queue: HourQueue) -> None:
         queue.submit(hour, countdown_s=countdown_s)
     except BrokerUnavailableError as exc:
         log.warning("retry of hour %s not published (the reconciler will): %s", hour, exc)
-
-
-def _log_result(result: HourResult) -> None:
-    if result.outcome is Outcome.COMPUTED:
-        log.info(
-            "hour %s computed: %d rows in %.1f s -> %s",
-            result.hour,
-            result.rows,
-            result.seconds,
-            result.data_path,
-        )
-    elif result.outcome in (Outcome.RETRY, Outcome.FAILED, Outcome.UNAVAILABLE):
-        log.warning("hour %s %s: %s", result.hour, result.outcome.value, result.error)
-    else:
-        log.info("hour %s %s", result.hour, result.outcome.value)
