@@ -3,6 +3,9 @@
 httpx does the HTTP (streaming, timeouts, a Content-Length check on the body) and tenacity the
 retries, so this module only says *what* is retried: 5xx, 429, timeouts and dropped connections.
 A 404 is an answer, not a failure: the file is not published (yet).
+
+httpx and tenacity are imported at the first request: a run on a local mirror never makes one, and
+they cost a command 60 ms of start-up.
 """
 
 from __future__ import annotations
@@ -13,20 +16,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
-import httpx
 from filelock import FileLock, Timeout
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential,
-    wait_random,
-)
 
 from wikitop.errors import DumpDownloadError, DumpNotPublishedError
+
+if TYPE_CHECKING:
+    import httpx
+    from tenacity import RetryCallState
 
 T = TypeVar("T")
 ProgressCallback = Callable[[int], None]
@@ -42,6 +40,8 @@ class RetryableStatusError(Exception):
 
 
 def _is_retryable(exc: BaseException) -> bool:
+    import httpx
+
     return isinstance(exc, RetryableStatusError | httpx.TransportError)
 
 
@@ -110,6 +110,8 @@ class HttpFetcher:
     @property
     def _client(self) -> httpx.Client:
         """The connection pool, created at the first request (a run on a local mirror never needs it)."""
+        import httpx
+
         with self._client_lock:
             if self._http is None:
                 self._http = httpx.Client(
@@ -144,6 +146,9 @@ class HttpFetcher:
         return self._with_retries(url, lambda: self._stream_once(url, dest, consume, progress))
 
     def _with_retries(self, url: str, attempt: Callable[[], T]) -> T:
+        import httpx
+        from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
+
         retrying = Retrying(
             retry=retry_if_exception(_is_retryable),
             stop=stop_after_attempt(self._retries + 1),
@@ -183,6 +188,8 @@ class HttpFetcher:
                     result = consume(body)
                     body.drain()
             if expected is not None and int(expected) != body.received:
+                import httpx
+
                 raise httpx.RemoteProtocolError(f"body of {url} ended at {body.received} of {expected} bytes")
             partial.replace(dest)
             return result, body.received

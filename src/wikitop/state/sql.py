@@ -8,10 +8,13 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql
 
 from wikitop.errors import BackendMissingError, ConfigError, UsageError
 from wikitop.hours import format_hour, parse_hour
@@ -305,7 +308,13 @@ class SqlStateStore:
 
     def _insert_missing(self, hours: Sequence[str], max_tries: int, now: datetime) -> sa.Insert:
         """Build an INSERT of new queued rows for `hours` that skips existing ones and returns the new."""
-        insert = postgresql.insert(TASKS) if self._postgres else sqlite.insert(TASKS)
+        insert: postgresql.Insert | sqlite.Insert
+        if self._postgres:
+            from sqlalchemy.dialects import postgresql  # 30 ms of start-up: imported where it is used
+
+            insert = postgresql.insert(TASKS)
+        else:
+            insert = sqlite.insert(TASKS)
         rows = [
             {
                 "hour": hour,
