@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import socket
 from pathlib import Path
@@ -15,6 +16,8 @@ from wikitop.logs import configure_logging
 from wikitop.metrics import mark_process_dead, use_metrics_dir
 from wikitop.services import build_services
 from wikitop.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # A request spends most of its time in Python, holding the GIL: a second thread overlaps the waits
 # on sockets, SQLite, PostgreSQL and the broker; more only add GIL contention (bench/bench_api.py:
@@ -78,6 +81,8 @@ def run_api(
         "errorlog": "-",
         "child_exit": lambda server, worker: mark_process_dead(worker.pid),
     }
+    # gunicorn's own "Listening at:" line is empty with SO_REUSEPORT: the workers bind, not it.
+    log.info("API listening on http://%s (%d worker processes)", address, options["workers"])
     _ApiServer(settings, options).run()
 
 
