@@ -519,7 +519,7 @@ def test_engine_matches_reference_on_quirky_dumps(
     assert engine_dump(tmp_path / "dump.gz", data, blacklist, top_n, engine) == expected
 
 
-@pytest.mark.parametrize("top_n", [1, 3, 25])
+@pytest.mark.parametrize("top_n", [1, 3, 25, 150])
 @pytest.mark.parametrize("seed", [3, 4])
 def test_engine_matches_reference_on_clean_sorted_dumps(seed: int, top_n: int, engine: Engine) -> None:
     """Generator output as Wikimedia sorts it, so the engine may take its sorted-input shortcut."""

@@ -201,7 +201,7 @@ typedef struct {
     Buf run_domain;
     int have_run, run_checked;
     Entry *top;
-    size_t top_count, worst;
+    size_t top_count;
     /* Finished runs and side rows, waiting to be handed to Python. */
     Run *runs;
     size_t run_count, run_cap;
@@ -301,23 +301,42 @@ static int start_run(Ranker *r, const char *domain, size_t len) {
     return 0;
 }
 
-/* Index of the worst kept row: fewest views, then the greatest title. */
-static size_t find_worst(const Ranker *r) {
-    size_t worst = 0;
-    for (size_t i = 1; i < r->top_count; i++) {
-        const Entry *a = &r->top[i], *w = &r->top[worst];
-        if (a->views < w->views ||
-            (a->views == w->views && compare_bytes(a->title, a->len, w->title, w->len) > 0))
-            worst = i;
+/* The kept rows form a binary heap whose root is the worst row: fewest views, then the greatest
+ * title. Replacing the worst costs O(log N), which keeps a large WIKITOP_TOP_N affordable. */
+static int is_worse(const Entry *a, const Entry *b) {
+    if (a->views != b->views) return a->views < b->views;
+    return compare_bytes(a->title, a->len, b->title, b->len) > 0;
+}
+
+static void sift_up(Entry *heap, size_t i) {
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!is_worse(&heap[i], &heap[parent])) return;
+        Entry swap = heap[i];
+        heap[i] = heap[parent];
+        heap[parent] = swap;
+        i = parent;
     }
-    return worst;
+}
+
+static void sift_down(Entry *heap, size_t count, size_t i) {
+    for (;;) {
+        size_t worst = i, left = 2 * i + 1, right = left + 1;
+        if (left < count && is_worse(&heap[left], &heap[worst])) worst = left;
+        if (right < count && is_worse(&heap[right], &heap[worst])) worst = right;
+        if (worst == i) return;
+        Entry swap = heap[i];
+        heap[i] = heap[worst];
+        heap[worst] = swap;
+        i = worst;
+    }
 }
 
 /* Offer a row of the current run. Titles ascend within a run, so a row that only ties the worst
  * kept row loses the tie and is never kept once N rows are. */
 static int offer(Ranker *r, const char *title, size_t len, uint64_t views) {
     int full = r->top_count == r->top_n;
-    if (full && views <= r->top[r->worst].views) return 0;
+    if (full && views <= r->top[0].views) return 0;
     if (r->run_checked) {
         int listed = is_blacklisted(r, title, len);
         if (listed) return listed < 0 ? -1 : 0;
@@ -325,12 +344,13 @@ static int offer(Ranker *r, const char *title, size_t len, uint64_t views) {
     char *copy = copy_bytes(title, len);
     if (!copy) return -1;
     if (full) {
-        free(r->top[r->worst].title);
-        r->top[r->worst] = (Entry){views, copy, len};
+        free(r->top[0].title);
+        r->top[0] = (Entry){views, copy, len};
+        sift_down(r->top, r->top_count, 0);
     } else {
-        r->top[r->top_count++] = (Entry){views, copy, len};
+        r->top[r->top_count] = (Entry){views, copy, len};
+        sift_up(r->top, r->top_count++);
     }
-    if (r->top_count == r->top_n) r->worst = find_worst(r);
     return 0;
 }
 
