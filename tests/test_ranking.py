@@ -299,6 +299,12 @@ def test_invalid_utf8_in_titles_and_domains(rank: Ranker) -> None:
     assert rank(data, b"", 5) == ([*expected, ("\ufffd", 1, "Q", 1)], 5, 0)
 
 
+def test_malformed_lines_with_invalid_utf8_are_skipped_and_counted(rank: Ranker) -> None:
+    # Arrow decodes a bad row as UTF-8 to report it: these lines once failed its whole chunk.
+    data = lines("en A 5 0", b"en \xff 5", b"\xfe", b"en B \xff 0 x", "en B 3 0", b"en C \xff 0")
+    assert rank(data, b"", 5) == ([("en", 1, "A", 5), ("en", 2, "B", 3)], 6, 4)
+
+
 def test_invalid_utf8_titles_are_grouped_and_tie_broken_as_raw_bytes(rank: Ranker) -> None:
     # \xfe and \xff both print as U+FFFD but are two pages; F0 9F 98 80 (😀) < FF as bytes.
     data = lines(b"en \xfe 1 0", b"en \xff 4 0", "en 😀 5 0", b"en \xfe 1 0", b"en \xff 1 0")
