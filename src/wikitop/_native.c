@@ -2,7 +2,7 @@
  * (see wikitop.ranking); percent_decode is the blacklist's title decoding (see wikitop.blacklist).
  *
  * Ranker makes one pass over the uncompressed bytes, with the GIL released: split each line on single spaces
- * (quoted fields are unquoted as wikitop.ranking.arrow.split_line does), validate the views, check that
+ * (quoted fields are unquoted as wikitop.ranking.arrow_parse.split_line does), validate the views, check that
  * (domain, title) keys strictly increase, and keep the top N rows of the current domain run,
  * skipping blacklisted pairs. Strictly increasing keys cannot repeat, so no sums are needed and
  * memory stays at N rows per domain. The first key out of order stops the pass: the caller then

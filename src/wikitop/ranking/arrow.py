@@ -1,8 +1,7 @@
 """The Arrow engine: the general path (any row order) and the sorted path when the C engine is absent.
 
-- Each chunk of lines is parsed by Arrow's multi-threaded CSV reader into byte columns (no UTF-8
-  decoding, so invalid UTF-8 cannot crash anything; text is decoded only for the output rows).
-- Lines that need Python (a field starting with `"`, or a `\\r`) are unquoted first; see `split_line`.
+- Each chunk of lines is parsed on a helper thread into a table of byte columns (arrow_parse.py)
+  while this thread reduces the previous chunk.
 - Wikimedia's files are sorted by (domain_code, page_title). While the rows keep arriving in strictly
   increasing order, no key can repeat, so every chunk is reduced on its own to its top N per domain
   (found with a partial sort, never a full one). If a row ever arrives out of order, OutOfOrderError
@@ -19,84 +18,14 @@ from typing import BinaryIO
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from wikitop.blacklist import Blacklist
+from wikitop.ranking.arrow_parse import EMPTY, parse_chunk
 from wikitop.ranking.rows import Key, Tally, read_blocks
-
-_COLUMNS = ["domain", "title", "views", "size"]
-# Leading zeros, then at most 19 significant digits: anything longer cannot fit in int64.
-_DIGITS = r"^0*[0-9]{1,19}$"
-_MAX_VIEWS = 2**63 - 1
-
-_EMPTY = pa.table(
-    {
-        "domain": pa.array([], pa.binary()),
-        "title": pa.array([], pa.binary()),
-        "views": pa.array([], pa.uint64()),
-    }
-)
 
 
 class OutOfOrderError(Exception):
     """Rows arrived out of (domain, title) order: the per-chunk shortcut is not valid for this dump."""
-
-
-def split_line(line: bytes) -> list[bytes] | None:
-    """Split a line into fields on single spaces, unquoting fields that start with `"`.
-
-    Inside quotes `\\"` is `"` and `\\\\` is `\\` (any other backslash stays). A quoted field ends at its
-    closing quote, so anything but a space or the end of the line right after it, or an
-    unterminated quote, makes the line malformed: None.
-    """
-    fields: list[bytes] = []
-    current = bytearray()
-    at_start, i, n = True, 0, len(line)
-    while i < n:
-        byte = line[i]
-        if byte == 0x20:
-            fields.append(bytes(current))
-            current.clear()
-            at_start = True
-            i += 1
-        elif byte == 0x22 and at_start:
-            end = _read_quoted(line, i + 1, current)
-            if end < 0 or (end < n and line[end] != 0x20):
-                return None
-            at_start, i = False, end
-        else:
-            current.append(byte)
-            at_start = False
-            i += 1
-    fields.append(bytes(current))
-    return fields
-
-
-def _read_quoted(line: bytes, i: int, out: bytearray) -> int:
-    """Append the quoted field starting at `i` (after the opening quote); return the index after it, or -1."""
-    n = len(line)
-    while i < n:
-        byte = line[i]
-        if byte == 0x5C and i + 1 < n and line[i + 1] in (0x22, 0x5C):
-            out.append(line[i + 1])
-            i += 2
-        elif byte == 0x22:
-            return i + 1
-        else:
-            out.append(byte)
-            i += 1
-    return -1
-
-
-def parse_record(line: bytes) -> tuple[bytes, bytes, int] | None:
-    """Parse one line the slow, general way: (domain, title, views), or None when malformed."""
-    fields = split_line(line)
-    if fields is None or len(fields) != 4:
-        return None
-    views = fields[2]
-    if not views.isdigit() or not views.isascii() or int(views) > _MAX_VIEWS:
-        return None
-    return fields[0], fields[1], int(views)
 
 
 def rank_arrow(
@@ -115,7 +44,7 @@ def rank_arrow(
                 _reduce_sorted(table, blacklist, top_n, tally)
             else:
                 unsorted_tables.append(table)
-    summed = _aggregate(unsorted_tables) if unsorted_tables else _EMPTY
+    summed = _aggregate(unsorted_tables) if unsorted_tables else EMPTY
     if summed.num_rows:
         domains, titles = _binary_columns(summed)
         same = pc.equal(domains[1:], domains[:-1])
@@ -132,7 +61,7 @@ def _parsed_chunks(stream: BinaryIO, chunk_bytes: int, tally: Tally) -> Iterator
 
     def parse(chunk: bytes) -> tuple[pa.Table, Tally]:
         counts = Tally()
-        return _parse_chunk(chunk, counts), counts
+        return parse_chunk(chunk, counts), counts
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as pool:
         pending: Future[tuple[pa.Table, Tally]] | None = None
@@ -166,138 +95,6 @@ def _read_chunks(stream: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
         rest = block[cut + 1 :]
     if rest:
         yield rest
-
-
-def _parse_chunk(chunk: bytes, tally: Tally) -> pa.Table:
-    """Parse a chunk of whole lines into a table of valid (domain, title, views) rows."""
-    chunk = _unquote_chunk(chunk, tally)
-    if not chunk:
-        return _EMPTY
-    table, invalid = _read_csv(chunk)
-    if table.num_rows == 0:  # every line was malformed
-        tally.lines_read += invalid
-        tally.lines_skipped += invalid
-        return _EMPTY
-    views, valid = _parse_views(table.column("views"))
-    table = table.set_column(2, "views", views)
-    if valid is not None:
-        table = table.filter(valid)
-    skipped = invalid + (0 if valid is None else len(valid) - pc.sum(valid).as_py())
-    tally.lines_read += table.num_rows + skipped
-    tally.lines_skipped += skipped
-    return table
-
-
-def _read_csv(chunk: bytes) -> tuple[pa.Table, int]:
-    """Split a chunk on single spaces into (domain, title, views); drop and count lines without 4 fields."""
-    try:
-        return _arrow_read_csv(chunk), 0
-    except pa.ArrowInvalid:
-        # A line without 4 fields (a few per hour at most). Not an invalid_row_handler: Arrow
-        # decodes the bad row as UTF-8 before calling it, which fails on invalid bytes.
-        kept, dropped = _drop_malformed_lines(chunk)
-        return (_arrow_read_csv(kept) if kept else _EMPTY), dropped
-
-
-def _arrow_read_csv(chunk: bytes) -> pa.Table:
-    return pacsv.read_csv(
-        pa.py_buffer(chunk),
-        # One block per chunk: a single-chunk table needs no copy to combine, and the parallelism
-        # comes from parsing on the prefetch thread while the main thread reduces.
-        read_options=pacsv.ReadOptions(column_names=_COLUMNS, block_size=len(chunk) + 1, use_threads=False),
-        parse_options=pacsv.ParseOptions(
-            delimiter=" ", quote_char=False, escape_char=False, ignore_empty_lines=False
-        ),
-        convert_options=pacsv.ConvertOptions(
-            column_types=dict.fromkeys(_COLUMNS, pa.binary()),
-            include_columns=_COLUMNS[:3],
-        ),
-    )
-
-
-def _drop_malformed_lines(chunk: bytes) -> tuple[bytes, int]:
-    """Remove the lines that do not hold exactly 3 spaces; return the rest and how many were removed.
-
-    Lines with quotes or `\r` were rewritten before, so a line's fields are its spaces plus one.
-    """
-    buffer = np.frombuffer(chunk, dtype=np.uint8)
-    ends = np.flatnonzero(buffer == 0x0A)
-    if not chunk.endswith(b"\n"):
-        ends = np.append(ends, len(chunk))
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    spaces = np.flatnonzero(buffer == 0x20)
-    per_line = np.searchsorted(spaces, ends) - np.searchsorted(spaces, starts)
-    pieces, position = [], 0
-    for bad in np.flatnonzero(per_line != 3).tolist():
-        pieces.append(chunk[position : starts[bad]])
-        position = int(ends[bad]) + 1
-    pieces.append(chunk[position:])
-    return b"".join(pieces), len(pieces) - 1
-
-
-def _parse_views(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray | None]:
-    """Cast the views column to uint64; when some values are not valid counts, also return a mask."""
-    # Fast path: Arrow's integer cast rejects signs, spaces and empties, but accepts hex ("0x10").
-    try:
-        views = pc.cast(column, pa.uint64())
-        hexadecimal = (
-            pc.any(pc.match_substring(column, "x")).as_py() or pc.any(pc.match_substring(column, "X")).as_py()
-        )
-        if not hexadecimal and (pc.max(views).as_py() or 0) <= _MAX_VIEWS:
-            return views, None
-    except pa.ArrowInvalid:
-        pass
-    # Byte-wise checks (no UTF-8 validation): all ASCII digits, at most 19 of them.
-    text = column.cast(pa.string(), safe=False)
-    valid = pc.and_(pc.ascii_is_decimal(text), pc.less_equal(pc.binary_length(column), 19))
-    if pc.any(pc.and_(pc.ascii_is_decimal(text), pc.greater(pc.binary_length(column), 19))).as_py():
-        valid = pc.match_substring_regex(column, _DIGITS)  # leading zeros before 19 digits: rare
-    cleaned = pc.if_else(valid, column, pa.scalar(b"0", pa.binary()))
-    views = pc.cast(cleaned, pa.uint64())
-    valid = pc.and_(valid, pc.less_equal(views, pa.scalar(_MAX_VIEWS, pa.uint64())))
-    return views, valid
-
-
-def _unquote_chunk(chunk: bytes, tally: Tally) -> bytes:
-    """Rewrite lines that Arrow cannot split (quoted fields, `\\r`) so that it can, or set them aside.
-
-    A line whose unquoted fields hold no space or `\\r` is rewritten in place, keeping the file's order.
-    Otherwise its key can never equal a key of the Arrow path (those hold no space or `\\r`), so it
-    is summed on the side and joins the candidates at the end. Malformed ones are counted.
-    """
-    starts = _special_line_starts(chunk)
-    if not starts:
-        return chunk
-    pieces: list[bytes] = []
-    position = 0
-    for start in starts:
-        end = chunk.find(b"\n", start)
-        end = len(chunk) if end < 0 else end
-        pieces.append(chunk[position:start])
-        position = end + 1
-        record = parse_record(chunk[start:end])
-        if record is None:
-            tally.lines_read += 1
-            tally.lines_skipped += 1
-        elif any(b" " in part or b"\r" in part for part in record[:2]):
-            tally.lines_read += 1
-            tally.side_rows[record[0], record[1]] += record[2]
-        else:
-            pieces.append(b"%s %s %d 0\n" % record)
-    pieces.append(chunk[position:])
-    return b"".join(pieces)
-
-
-def _special_line_starts(chunk: bytes) -> list[int]:
-    """Return the sorted start offsets of lines with a field starting with `"` or holding a `\\r`."""
-    if b'"' not in chunk and b"\r" not in chunk:
-        return []
-    buffer = np.frombuffer(chunk, dtype=np.uint8)
-    quotes = np.flatnonzero(buffer == 0x22)
-    previous = buffer[np.maximum(quotes - 1, 0)]
-    at_field_start = quotes[(quotes == 0) | (previous == 0x20) | (previous == 0x0A)]
-    hits = np.union1d(at_field_start, np.flatnonzero(buffer == 0x0D))
-    return sorted({chunk.rfind(b"\n", 0, int(hit)) + 1 for hit in hits.tolist()})
 
 
 def _reduce_sorted(table: pa.Table, blacklist: Blacklist, top_n: int, tally: Tally) -> None:
