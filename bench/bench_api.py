@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from common import free_port
 from wikitop.state import Provenance, open_state_store
 
 TARGET_RPS = 1000.0
@@ -66,13 +66,6 @@ def seed_state(url: str, count: int) -> list[str]:
     finally:
         store.close()
     return hours
-
-
-def free_port() -> int:
-    """Return a loopback port that was free a moment ago."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def start_api(data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:

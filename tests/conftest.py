@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from click.testing import CliRunner, Result
@@ -21,22 +22,23 @@ SHARED_DATA = Path(
 )
 
 
-def server_unavailable(what: str, url: str, reason: str) -> None:
-    """Skip a test that needs a server, with the reason; fail instead in CI, where servers must exist."""
-    message = f"{what} not reachable at {url}: {reason}"
-    if os.environ.get("WIKITOP_TEST_REQUIRE_SERVERS") == "1":
-        pytest.fail(f"{message} (WIKITOP_TEST_REQUIRE_SERVERS=1: CI must provide it)")
+def missing(message: str, required_by: str) -> NoReturn:
+    """Skip a test for want of something, saying what; fail instead when CI sets `required_by` to 1."""
+    if os.environ.get(required_by) == "1":
+        pytest.fail(f"{message} ({required_by}=1: CI must provide it)")
     pytest.skip(message)
+
+
+def server_unavailable(what: str, url: str, reason: str) -> NoReturn:
+    """Skip a test that needs a server, with the reason; fail instead in CI, where servers must exist."""
+    missing(f"{what} not reachable at {url}: {reason}", "WIKITOP_TEST_REQUIRE_SERVERS")
 
 
 def require_native_engine() -> None:
     """Skip a test of the C engine when it is not built; fail instead in CI, which must build it."""
-    if native.AVAILABLE:
-        return
-    message = "wikitop._native is not built (no C compiler when wikitop was installed)"
-    if os.environ.get("WIKITOP_TEST_REQUIRE_NATIVE") == "1":
-        pytest.fail(f"{message} (WIKITOP_TEST_REQUIRE_NATIVE=1: CI must build it)")
-    pytest.skip(message)
+    if not native.AVAILABLE:
+        message = "wikitop._native is not built (no C compiler when wikitop was installed)"
+        missing(message, "WIKITOP_TEST_REQUIRE_NATIVE")
 
 
 @pytest.fixture(params=["native", "arrow"])

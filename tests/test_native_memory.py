@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_native_engine
+from conftest import missing, require_native_engine
 
 WORKOUT = Path(__file__).with_name("native_workout.py")
 # A frame in the C engine: "(_native.c:123)" with debug symbols, "(in .../_native.cpython-...so)" without.
@@ -30,9 +30,7 @@ def test_c_engine_reads_writes_and_frees_only_its_own_memory() -> None:
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         message = "valgrind is not installed (apt install valgrind): the C engine's memory is not checked"
-        if os.environ.get("WIKITOP_TEST_REQUIRE_NATIVE") == "1":
-            pytest.fail(f"{message} (WIKITOP_TEST_REQUIRE_NATIVE=1: CI must provide it)")
-        pytest.skip(message)
+        missing(message, "WIKITOP_TEST_REQUIRE_NATIVE")
     command = [valgrind, "--leak-check=full", "--show-leak-kinds=definite", "--num-callers=40"]
     # PYTHONMALLOC=malloc: every allocation goes through valgrind, not through CPython's pools.
     env = {**os.environ, "PYTHONMALLOC": "malloc"}

@@ -136,7 +136,7 @@ def _arrow_read_csv(chunk: bytes) -> pa.Table:
 def _drop_malformed_lines(chunk: bytes) -> tuple[bytes, int]:
     """Remove the lines that do not hold exactly 3 spaces; return the rest and how many were removed.
 
-    Lines with quotes or `\r` were rewritten before, so a line's fields are its spaces plus one.
+    Lines with quotes or `\\r` were rewritten before, so a line's fields are its spaces plus one.
     """
     buffer = np.frombuffer(chunk, dtype=np.uint8)
     ends = np.flatnonzero(buffer == 0x0A)
