@@ -89,9 +89,13 @@ class Workspace:
 
 @pytest.fixture
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Keep the developer's WIKITOP_* variables and .env file out of the settings built here."""
+    """Keep the developer's WIKITOP_* variables and .env file out of the settings built here.
+
+    WIKITOP_TEST_* variables stay: they are not settings, and WIKITOP_TEST_REQUIRE_* must still
+    turn a missing server or tool into a failure in CI.
+    """
     for name in list(os.environ):
-        if name.startswith("WIKITOP_"):
+        if name.startswith("WIKITOP_") and not name.startswith("WIKITOP_TEST_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
 
