@@ -10,6 +10,8 @@ from __future__ import annotations
 import gzip
 import io
 import random
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
@@ -303,6 +305,19 @@ def test_malformed_lines_with_invalid_utf8_are_skipped_and_counted(rank: Ranker)
     # Arrow decodes a bad row as UTF-8 to report it: these lines once failed its whole chunk.
     data = lines("en A 5 0", b"en \xff 5", b"\xfe", b"en B \xff 0 x", "en B 3 0", b"en C \xff 0")
     assert rank(data, b"", 5) == ([("en", 1, "A", 5), ("en", 2, "B", 3)], 6, 4)
+
+
+def test_arrow_recovers_from_an_undecodable_malformed_line_without_noise_on_stderr() -> None:
+    script = (
+        "import io\n"
+        "from wikitop.blacklist import Blacklist\n"
+        "from wikitop.ranking import rank_stream\n"
+        "data = b'en A 5 0\\nen \\xff 5\\nen B 3 0\\n'\n"
+        "ranking = rank_stream(lambda: io.BytesIO(data), Blacklist.empty(), 5, engine='arrow')\n"
+        "print(len(ranking.pages), ranking.lines_read, ranking.lines_skipped)\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert (ran.stdout, ran.stderr) == ("2 3 1\n", "")
 
 
 def test_invalid_utf8_titles_are_grouped_and_tie_broken_as_raw_bytes(rank: Ranker) -> None:

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -108,29 +110,59 @@ def parse_chunk(chunk: bytes, tally: Tally) -> pa.Table:
 
 def _read_csv(chunk: bytes) -> tuple[pa.Table, int]:
     """Split a chunk on single spaces into (domain, title, views); drop and count lines without 4 fields."""
+    invalid = _InvalidRows()
     try:
-        return _arrow_read_csv(chunk), 0
+        return _arrow_read_csv(chunk, invalid), invalid.count
     except pa.ArrowInvalid:
-        # A line without 4 fields (a few per hour at most). Not an invalid_row_handler: Arrow
-        # decodes the bad row as UTF-8 before calling it, which fails on invalid bytes.
+        # Arrow decodes a bad row as UTF-8 before it calls the handler: a line without 4 fields
+        # that holds invalid UTF-8 (rare) fails the chunk. Drop such lines here, then parse again.
         kept, dropped = _drop_malformed_lines(chunk)
-        return (_arrow_read_csv(kept) if kept else EMPTY), dropped
+        return (_arrow_read_csv(kept, invalid) if kept else EMPTY), dropped
 
 
-def _arrow_read_csv(chunk: bytes) -> pa.Table:
+def _arrow_read_csv(chunk: bytes, invalid: _InvalidRows) -> pa.Table:
     return pacsv.read_csv(
         pa.py_buffer(chunk),
         # One block per chunk: a single-chunk table needs no copy to combine, and the parallelism
         # comes from parsing on the prefetch thread while the main thread reduces.
         read_options=pacsv.ReadOptions(column_names=_COLUMNS, block_size=len(chunk) + 1, use_threads=False),
         parse_options=pacsv.ParseOptions(
-            delimiter=" ", quote_char=False, escape_char=False, ignore_empty_lines=False
+            delimiter=" ",
+            quote_char=False,
+            escape_char=False,
+            ignore_empty_lines=False,
+            invalid_row_handler=invalid,
         ),
         convert_options=pacsv.ConvertOptions(
             column_types=dict.fromkeys(_COLUMNS, pa.binary()),
             include_columns=_COLUMNS[:3],
         ),
     )
+
+
+class _InvalidRows:
+    """Arrow's invalid-row handler: counts rows without exactly 4 fields and skips them."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, row: object) -> str:
+        self.count += 1
+        return "skip"
+
+
+def _quiet_undecodable_rows(unraisable: sys.UnraisableHookArgs) -> None:
+    """Hide the UnicodeDecodeError Arrow reports when it cannot hand a row to _InvalidRows.
+
+    `_read_csv` recovers from it; every other unraisable exception goes to the previous hook.
+    """
+    if isinstance(unraisable.object, _InvalidRows) and isinstance(unraisable.exc_value, UnicodeDecodeError):
+        return
+    _previous_unraisablehook(unraisable)
+
+
+_previous_unraisablehook = sys.unraisablehook
+sys.unraisablehook = _quiet_undecodable_rows
 
 
 def _drop_malformed_lines(chunk: bytes) -> tuple[bytes, int]:
