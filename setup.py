@@ -1,7 +1,7 @@
 """Build the engine's C hot loop (wikitop._native); everything else is configured in pyproject.toml.
 
 The extension is optional: without a C compiler the install still succeeds and wikitop ranks with
-its Arrow engine: the same answers, about twice as slow (see README, "Performance").
+its Arrow engine: the same answers, 2-3 times as slow (see README, "Performance").
 """
 
 import sys
