@@ -32,8 +32,8 @@ from pathlib import Path
 import httpx
 
 from common import HOUR, free_port, realistic_dump
+from support.server import FakeWikimedia, RecordedRequest
 from wikitop.hours import dump_path, format_hour
-from wikitop.testing.server import FakeWikimedia, RecordedRequest
 
 MODES = ("cli", "service")
 POLL_S = 0.2

@@ -12,6 +12,10 @@ from pathlib import Path
 
 from wikitop.hours import dump_path
 
+# The benchmarks generate their hours with the tests' generator (tests/support, never shipped).
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+sys.path.insert(0, str(TESTS))
+
 HOUR = datetime(2020, 1, 1, 15, tzinfo=UTC)
 CACHE = Path(__file__).resolve().parent / ".cache"
 
@@ -26,7 +30,11 @@ def realistic_dump(lines: int, domains: int, seed: int) -> Path:
         # In a child process: generating takes hundreds of MiB, and every later child's ru_maxrss
         # starts at this process's peak RSS, which would inflate the figures of `timed`.
         generate = [sys.executable, "-c", _GENERATE, str(partial), str(lines), str(domains), str(seed)]
-        subprocess.run(generate, check=True)
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
+        }
+        subprocess.run(generate, check=True, env=env)
         partial.replace(path)
     return path
 
@@ -34,7 +42,7 @@ def realistic_dump(lines: int, domains: int, seed: int) -> Path:
 _GENERATE = """
 import sys
 from pathlib import Path
-from wikitop.testing.dumpgen import DumpSpec, write_dump
+from support.dumpgen import DumpSpec, write_dump
 path, lines, domains, seed = Path(sys.argv[1]), *map(int, sys.argv[2:])
 write_dump(path, DumpSpec(lines=lines, domains=domains, seed=seed))
 """

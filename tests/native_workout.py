@@ -10,7 +10,7 @@ import io
 import random
 import sys
 
-from reference import parse_line, reference_rank
+from support.reference import parse_line, reference_rank
 from wikitop.blacklist import Blacklist
 from wikitop.ranking import rank_stream
 

@@ -20,12 +20,12 @@ import pytest
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
+from support.dumpgen import DumpSpec, write_hour
 from wikitop.hours import current_hour, format_hour, parse_hour
 from wikitop.pipeline import Outcome, process_hour
 from wikitop.services import Services, build_services
 from wikitop.settings import Settings
 from wikitop.state import TaskStatus
-from wikitop.testing.dumpgen import DumpSpec, write_hour
 from wikitop.web.app import MAX_BODY_BYTES, create_app
 from wikitop.web.inputs import EXTENSION
 

@@ -8,7 +8,7 @@ from urllib.parse import unquote_to_bytes
 
 import pytest
 
-from conftest import require_native_engine
+from support.requirements import require_native_engine
 from wikitop.blacklist import Blacklist
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Workspace
-from reference import reference_rank
-from wikitop.testing.dumpgen import DumpSpec
+from support.dumpgen import DumpSpec
+from support.reference import reference_rank
+from support.workspace import Workspace
 
 
 def read_rows(path: Path) -> tuple[list[str], list[tuple[str, int, str, int]]]:

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from conftest import Workspace
-from wikitop.testing.dumpgen import DumpSpec
-from wikitop.testing.server import FakeWikimedia, Fault
+from support.dumpgen import DumpSpec
+from support.server import FakeWikimedia, Fault
+from support.workspace import Workspace
 
 HOUR_PATH = "2020/2020-01/pageviews-20200101-150000.gz"
 

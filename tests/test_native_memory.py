@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import missing, require_native_engine
+from support.requirements import missing, require_native_engine
 
 WORKOUT = Path(__file__).with_name("native_workout.py")
 # A frame in the C engine: "(_native.c:123)" with debug symbols, "(in .../_native.cpython-...so)" without.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Workspace
+from support.workspace import Workspace
 from wikitop.hours import parse_hour
 from wikitop.logs import configure_logging
 from wikitop.metrics import METRIC_NAMES, render

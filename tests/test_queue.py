@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from conftest import server_unavailable
+from support.dumpgen import DumpSpec, write_hour
+from support.requirements import server_unavailable
 from wikitop.hours import current_hour, format_hour, parse_hour
 from wikitop.queue import BrokerUnavailableError, HourQueue
 from wikitop.queue.app import QUEUE_NAME, REDIS_VISIBILITY_TIMEOUT_S, TASK_NAME, celery_config
@@ -29,7 +30,6 @@ from wikitop.queue.reconciler import Reconciler, sweep_stale_files
 from wikitop.queue.tasks import WorkerContext, run_hour
 from wikitop.settings import Settings, load_settings
 from wikitop.state import StateStore, TaskState, TaskStatus, open_state_store
-from wikitop.testing.dumpgen import DumpSpec, write_hour
 
 # kombu's SQL transport uses an SQLAlchemy loader option that SQLAlchemy 2.1 deprecates.
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning")

@@ -18,12 +18,12 @@ from urllib.parse import unquote_to_bytes
 
 import pytest
 
-from conftest import require_native_engine
-from reference import Row, parse_line, reference_rank, split_lines
+from support.dumpgen import DumpSpec, generate_lines, write_dump
+from support.reference import Row, parse_line, reference_rank, split_lines
+from support.requirements import require_native_engine
 from wikitop.blacklist import Blacklist
 from wikitop.errors import CorruptDumpError
 from wikitop.ranking import Engine, Ranking, rank_dump, rank_stream
-from wikitop.testing.dumpgen import DumpSpec, generate_lines, write_dump
 
 Result = tuple[list[Row], int, int]
 Ranker = Callable[[bytes, bytes, int], Result]

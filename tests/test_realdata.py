@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from reference import reference_rank
+from support.reference import reference_rank
 from wikitop.blacklist import Blacklist
 from wikitop.errors import CorruptDumpError
 from wikitop.ranking import Engine, Ranking, rank_dump, rank_stream

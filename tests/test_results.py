@@ -25,6 +25,7 @@ from typing import Any
 import fsspec
 import pytest
 
+from support.dumpgen import DumpSpec, write_dump
 from wikitop.errors import BackendMissingError, ConfigError, WikitopError
 from wikitop.hours import dump_path, result_path
 from wikitop.pipeline import Outcome, process_hour
@@ -32,7 +33,6 @@ from wikitop.ranking import RankedPage, rank_dump
 from wikitop.results import ResultStore, backend_missing_error, render_csv
 from wikitop.services import build_services
 from wikitop.settings import load_settings
-from wikitop.testing.dumpgen import DumpSpec, write_dump
 
 HOUR = datetime(2020, 1, 1, 15, tzinfo=UTC)
 KEY = "2020/2020-01/top-20200101-15.csv"

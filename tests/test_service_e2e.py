@@ -28,15 +28,15 @@ from typing import Any, BinaryIO
 import httpx
 import pytest
 
-from conftest import server_unavailable
-from reference import Row, reference_rank
+from support.dumpgen import DumpSpec, write_hour
+from support.reference import Row, reference_rank
+from support.requirements import server_unavailable
+from support.server import FakeWikimedia, Fault
 from wikitop.hours import current_hour, dump_path, format_hour, parse_hour
 from wikitop.queue import HourQueue
 from wikitop.queue.app import QUEUE_NAME
 from wikitop.settings import load_settings
 from wikitop.state import StateStore, TaskState, TaskStatus, open_state_store
-from wikitop.testing.dumpgen import DumpSpec, write_hour
-from wikitop.testing.server import FakeWikimedia, Fault
 
 pytestmark = [
     pytest.mark.slow,

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from conftest import server_unavailable
+from support.requirements import server_unavailable
 from wikitop.errors import BackendMissingError, ConfigError, UsageError, WikitopError
 from wikitop.state import Provenance, StateStore, TaskStatus, open_state_store
 from wikitop.state.migrations import VERSION_TABLE

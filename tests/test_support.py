@@ -17,8 +17,7 @@ from urllib.parse import unquote_to_bytes
 import httpx
 import pytest
 
-from wikitop.hours import dump_path
-from wikitop.testing.dumpgen import (
+from support.dumpgen import (
     DumpSpec,
     generate_chunks,
     generate_lines,
@@ -26,7 +25,8 @@ from wikitop.testing.dumpgen import (
     write_dump,
     write_hour,
 )
-from wikitop.testing.server import FakeWikimedia, Fault
+from support.server import FakeWikimedia, Fault
+from wikitop.hours import dump_path
 
 HOUR = datetime(2020, 1, 1, 15, tzinfo=UTC)
 DUMP = dump_path(HOUR)
