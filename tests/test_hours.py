@@ -43,6 +43,9 @@ def test_hour_zero_is_a_real_hour() -> None:
         ("2019022915", "day is out of range"),
         ("2020130115", "month must be in 1..12"),
         ("2020010124", "hour must be in 0..23"),
+        # Digits of other scripts are digits to `\d` and int(), not to an hour.
+        ("\u0662\u0660\u0662\u0660\u0660\u0661\u0660\u0661\u0661\u0665", "invalid hour"),
+        ("\uff12\uff10\uff12\uff10-01-01T15", "invalid hour"),
     ],
 )
 def test_parse_hour_rejects_bad_values_naming_them_and_the_form(text: str, problem: str) -> None:

@@ -12,8 +12,9 @@ HOUR = timedelta(hours=1)
 FIRST_HOUR = datetime(2015, 5, 1, 1, tzinfo=UTC)
 EXPECTED_FORM = "YYYYMMDDHH (e.g. 2020010115) or ISO YYYY-MM-DDTHH[:00[:00]][Z] (e.g. 2020-01-01T15)"
 
-_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})(\d{2})")
-_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2})(?::00(?::00)?)?(?:Z|\+00:00)?")
+# ASCII digits only: \d would accept other scripts' digits (٢٠٢٠٠١٠١١٥), which int() then reads.
+_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})(\d{2})", re.ASCII)
+_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2})(?::00(?::00)?)?(?:Z|\+00:00)?", re.ASCII)
 
 
 def parse_hour(text: str) -> datetime:
