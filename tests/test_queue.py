@@ -22,7 +22,9 @@ import pytest
 
 from support.dumpgen import DumpSpec, write_hour
 from support.requirements import server_unavailable
+from support.server import FakeWikimedia
 from wikitop.hours import current_hour, format_hour, parse_hour
+from wikitop.pipeline import Outcome, process_hour
 from wikitop.queue import BrokerUnavailableError, HourQueue
 from wikitop.queue.app import QUEUE_NAME, REDIS_VISIBILITY_TIMEOUT_S, TASK_NAME, celery_config
 from wikitop.queue.followup import give_up_at, next_check_at, retry_countdown_s
@@ -302,6 +304,35 @@ def test_a_failed_recompute_keeps_the_good_result_and_its_file(tmp_path: Path) -
     finally:
         context.close()
         context.queue.close()
+
+
+def test_an_attempt_that_lost_its_lease_records_nothing(tmp_path: Path) -> None:
+    write_hour(tmp_path / "mirror", parse_hour(H15), SMALL)
+    with FakeWikimedia(tmp_path / "mirror") as mirror:
+        settings = make_settings(tmp_path, dumps_url=mirror.url)
+        context = WorkerContext(settings, HourQueue(settings))
+        # Another worker whose clock is an hour ahead sees the lease lapsed and takes the hour
+        # while the download runs: the first worker stalled, as far as the store can tell.
+        later = open_state_store(
+            settings.resolved_state_url, clock=lambda: datetime.now(UTC) + timedelta(hours=1)
+        )
+        taken: list[TaskState | None] = []
+
+        def take_over(_received_bytes: int) -> None:
+            if not taken:
+                taken.append(later.claim(H15, "other-worker", 600.0, 3))
+
+        try:
+            services = context.services()
+            result = process_hour(parse_hour(H15), services, progress=take_over)
+            assert taken and taken[0] is not None
+            assert result.outcome is Outcome.BUSY and "lost its lease" in (result.error or "")
+            found = services.state.get(H15)
+            assert found is not None and (found.status, found.worker) == (TaskStatus.RUNNING, "other-worker")
+        finally:
+            later.close()
+            context.close()
+            context.queue.close()
 
 
 def test_dump_missing_a_day_after_its_hour_fails(context: WorkerContext, state: StateStore) -> None:
