@@ -22,7 +22,9 @@ import pytest
 
 from support.dumpgen import DumpSpec, write_hour
 from support.requirements import server_unavailable
+from support.server import FakeWikimedia
 from wikitop.hours import current_hour, format_hour, parse_hour
+from wikitop.pipeline import Outcome, process_hour
 from wikitop.queue import BrokerUnavailableError, HourQueue
 from wikitop.queue.app import QUEUE_NAME, REDIS_VISIBILITY_TIMEOUT_S, TASK_NAME, celery_config
 from wikitop.queue.followup import give_up_at, next_check_at, retry_countdown_s
@@ -265,6 +267,74 @@ def test_last_failed_attempt_is_not_published_again(tmp_path: Path) -> None:
         context.queue.close()
 
 
+def test_recomputes_of_a_good_hour_each_get_all_their_tries(
+    settings: Settings, context: WorkerContext, state: StateStore
+) -> None:
+    dump = write_hour(Path(settings.dumps_url), parse_hour(H15), SMALL)
+    assert [run_hour(context, H15, True) for _ in range(4)] == ["computed"] * 4
+    found = state.get(H15)
+    assert found is not None and (found.status, found.try_count) == (TaskStatus.SUCCESS, 1)
+    dump.write_bytes(dump.read_bytes()[:2000])  # truncated gzip: a corrupt download
+    assert run_hour(context, H15, True) == "retry"
+    found = state.get(H15)
+    assert found is not None and found.status is TaskStatus.QUEUED
+    assert (found.error or "").startswith(f"try 1/{settings.max_tries}: ")
+
+
+def test_a_failed_recompute_keeps_the_good_result_and_its_file(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, max_tries=1)
+    dump = write_hour(Path(settings.dumps_url), parse_hour(H15), SMALL)
+    context = WorkerContext(settings, HourQueue(settings))
+    try:
+        services = context.services()
+        assert run_hour(context, H15, False) == "computed"
+        good, good_csv = services.state.get(H15), services.results.read(parse_hour(H15))
+        dump.write_bytes(b"not gzip at all")
+        assert run_hour(context, H15, True) == "failed"
+        kept = services.state.get(H15)
+        assert good is not None and kept is not None
+        assert (kept.status, kept.data_path, kept.provenance) == (
+            TaskStatus.SUCCESS,
+            good.data_path,
+            good.provenance,
+        )
+        assert (kept.error or "").startswith("try 1/1: ")
+        assert services.results.read(parse_hour(H15)) == good_csv
+        assert run_hour(context, H15, False) == "cached"
+    finally:
+        context.close()
+        context.queue.close()
+
+
+def test_an_attempt_that_lost_its_lease_records_nothing(tmp_path: Path) -> None:
+    write_hour(tmp_path / "mirror", parse_hour(H15), SMALL)
+    with FakeWikimedia(tmp_path / "mirror") as mirror:
+        settings = make_settings(tmp_path, dumps_url=mirror.url)
+        context = WorkerContext(settings, HourQueue(settings))
+        # Another worker whose clock is an hour ahead sees the lease lapsed and takes the hour
+        # while the download runs: the first worker stalled, as far as the store can tell.
+        later = open_state_store(
+            settings.resolved_state_url, clock=lambda: datetime.now(UTC) + timedelta(hours=1)
+        )
+        taken: list[TaskState | None] = []
+
+        def take_over(_received_bytes: int) -> None:
+            if not taken:
+                taken.append(later.claim(H15, "other-worker", 600.0, 3))
+
+        try:
+            services = context.services()
+            result = process_hour(parse_hour(H15), services, progress=take_over)
+            assert taken and taken[0] is not None
+            assert result.outcome is Outcome.BUSY and "lost its lease" in (result.error or "")
+            found = services.state.get(H15)
+            assert found is not None and (found.status, found.worker) == (TaskStatus.RUNNING, "other-worker")
+        finally:
+            later.close()
+            context.close()
+            context.queue.close()
+
+
 def test_dump_missing_a_day_after_its_hour_fails(context: WorkerContext, state: StateStore) -> None:
     assert run_hour(context, H15, False) == "unavailable"
     found = state.get(H15)
@@ -292,9 +362,9 @@ def reconciler(settings: Settings, state: StateStore, queue: HourQueue) -> Recon
 def test_abandoned_hour_is_released_and_published(
     settings: Settings, state: StateStore, reconciler: Reconciler
 ) -> None:
-    state.claim(H15, "dead-worker", 0.001, 3)
-    time.sleep(0.01)
-    counts = reconciler.run_once()
+    state.claim(H15, "dead-worker", 60.0, 3)
+    assert reconciler.run_once() == {}  # its lease is live
+    counts = reconciler.run_once(datetime.now(UTC) + timedelta(seconds=61))
     assert counts == {"abandoned hours published again": 1}
     found = state.get(H15)
     assert found is not None and found.status is TaskStatus.QUEUED and found.try_count == 1
@@ -303,12 +373,47 @@ def test_abandoned_hour_is_released_and_published(
 
 
 def test_abandoned_last_try_fails(settings: Settings, state: StateStore, reconciler: Reconciler) -> None:
-    state.claim(H15, "dead-worker", 0.001, 1)
-    time.sleep(0.01)
-    assert reconciler.run_once() == {"abandoned hours failed": 1}
+    state.claim(H15, "dead-worker", 60.0, 1)
+    assert reconciler.run_once(datetime.now(UTC) + timedelta(seconds=61)) == {"abandoned hours failed": 1}
     found = state.get(H15)
     assert found is not None and found.status is TaskStatus.FAILED
     assert (found.error or "").startswith("try 1/1: worker dead-worker")
+    assert waiting_messages(settings) == []
+
+
+class RenewsAfterStale:
+    """A real store whose stale() lets each running hour's worker renew its lease just after the read.
+
+    It makes certain the race of a slow but live worker with the reconciler: the renewal lands
+    between the reconciler's read of the expired lease and its release of the hour.
+    """
+
+    def __init__(self, store: StateStore) -> None:
+        self._store = store
+
+    def stale(self, older_than_s: float, now: datetime | None = None) -> list[TaskState]:
+        found = self._store.stale(older_than_s, now)
+        for state in found:
+            if state.status is TaskStatus.RUNNING and state.worker is not None:
+                assert self._store.heartbeat(state.hour, state.worker, lease_s=600.0)
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def test_a_worker_renewing_its_lease_during_a_pass_keeps_its_hour(
+    settings: Settings, state: StateStore, queue: HourQueue
+) -> None:
+    state.claim(H15, "slow-worker", 60.0, 3)
+    racing = Reconciler(settings, RenewsAfterStale(state), queue, "reconciler-1")  # type: ignore[arg-type]
+    assert racing.run_once(datetime.now(UTC) + timedelta(seconds=61)) == {}
+    found = state.get(H15)
+    assert found is not None and (found.status, found.worker, found.try_count) == (
+        TaskStatus.RUNNING,
+        "slow-worker",
+        1,
+    )
     assert waiting_messages(settings) == []
 
 

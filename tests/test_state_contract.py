@@ -24,7 +24,14 @@ from alembic.migration import MigrationContext
 
 from support.requirements import server_unavailable
 from wikitop.errors import BackendMissingError, ConfigError, UsageError, WikitopError
-from wikitop.state import Provenance, StateStore, TaskStatus, open_state_store
+from wikitop.state import (
+    Provenance,
+    StateStore,
+    TaskState,
+    TaskStatus,
+    open_state_store,
+    status_after_failed_try,
+)
 from wikitop.state.migrations import VERSION_TABLE
 from wikitop.state.sql import METADATA
 
@@ -99,10 +106,30 @@ def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
+class ManualClock:
+    """A clock that stands still until a test moves it forward: leases expire without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        """Move the clock `seconds` forward and return the new time."""
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
 @pytest.fixture
-def store(state_url: str) -> Iterator[StateStore]:
-    """Yield a freshly opened, empty store."""
-    opened = open_state_store(state_url)
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def store(state_url: str, clock: ManualClock) -> Iterator[StateStore]:
+    """Yield a freshly opened, empty store that reads the time from `clock`."""
+    opened = open_state_store(state_url, clock=clock)
     yield opened
     opened.close()
 
@@ -121,7 +148,7 @@ def _assert_aware_utc(moment: datetime | None) -> None:
 def test_get_unknown_hour_is_none(store: StateStore) -> None:
     assert store.get(H0) is None
     assert store.get_many([H0, H1]) == {}
-    assert store.list() == []
+    assert store.find() == []
     assert store.count() == 0
 
 
@@ -133,23 +160,23 @@ def test_get_many_returns_only_existing_hours(store: StateStore) -> None:
     assert all(state.hour == hour for hour, state in found.items())
 
 
-def test_list_orders_filters_and_pages(store: StateStore) -> None:
+def test_find_orders_filters_and_pages(store: StateStore) -> None:
     hours = _hours(10)
     store.enqueue(hours, max_tries=3)
     store.claim(hours[3], "w1", LONG_LEASE_S, 3)
     store.claim(hours[7], "w1", LONG_LEASE_S, 3)
-    assert [s.hour for s in store.list()] == hours
-    assert [s.hour for s in store.list(limit=3, offset=4)] == hours[4:7]
-    assert [s.hour for s in store.list(status=TaskStatus.RUNNING)] == [hours[3], hours[7]]
-    assert [s.hour for s in store.list(start=hours[2], end=hours[5])] == hours[2:6]
-    assert [s.hour for s in store.list(TaskStatus.QUEUED, hours[2], hours[5], limit=2, offset=1)] == [
+    assert [s.hour for s in store.find()] == hours
+    assert [s.hour for s in store.find(limit=3, offset=4)] == hours[4:7]
+    assert [s.hour for s in store.find(status=TaskStatus.RUNNING)] == [hours[3], hours[7]]
+    assert [s.hour for s in store.find(start=hours[2], end=hours[5])] == hours[2:6]
+    assert [s.hour for s in store.find(TaskStatus.QUEUED, hours[2], hours[5], limit=2, offset=1)] == [
         hours[4],
         hours[5],
     ]
-    assert store.list(offset=10) == []
+    assert store.find(offset=10) == []
 
 
-def test_count_matches_list_filters(store: StateStore) -> None:
+def test_count_matches_find_filters(store: StateStore) -> None:
     hours = _hours(10)
     store.enqueue(hours, max_tries=3)
     store.claim(hours[3], "w1", LONG_LEASE_S, 3)
@@ -241,24 +268,24 @@ def test_claim_is_refused_while_the_lease_is_live(store: StateStore) -> None:
     assert store.get(H0) == first
 
 
-def test_expired_lease_is_reclaimed_by_another_worker(store: StateStore) -> None:
+def test_expired_lease_is_reclaimed_by_another_worker(store: StateStore, clock: ManualClock) -> None:
     store.claim(H0, "w1", lease_s=0.3, max_tries=3)
     assert store.claim(H0, "w2", LONG_LEASE_S, 3) is None
-    time.sleep(0.4)
+    clock.advance(0.4)
     taken = store.claim(H0, "w2", LONG_LEASE_S, 3)
     assert taken is not None
     assert (taken.status, taken.worker, taken.try_count) == (TaskStatus.RUNNING, "w2", 2)
 
 
-def test_stale_worker_cannot_heartbeat_or_finish(store: StateStore) -> None:
+def test_stale_worker_cannot_heartbeat_or_finish(store: StateStore, clock: ManualClock) -> None:
     store.claim(H0, "w1", lease_s=0.1, max_tries=3)
-    time.sleep(0.2)
+    clock.advance(0.2)
     taken = store.claim(H0, "w2", LONG_LEASE_S, 3)
     assert store.heartbeat(H0, "w1", LONG_LEASE_S) is False
-    store.finish_success(H0, "w1", "reports/stale.csv", PROVENANCE)
-    store.finish_failure(H0, "w1", TaskStatus.FAILED, "stale failure")
+    assert store.finish_success(H0, "w1", "reports/stale.csv", PROVENANCE) is False
+    assert store.finish_failure(H0, "w1", TaskStatus.FAILED, "stale failure") is False
     assert store.get(H0) == taken
-    store.finish_success(H0, "w2", "reports/fresh.csv", PROVENANCE)
+    assert store.finish_success(H0, "w2", "reports/fresh.csv", PROVENANCE) is True
     done = store.get(H0)
     assert done is not None
     assert (done.status, done.data_path, done.worker) == (TaskStatus.SUCCESS, "reports/fresh.csv", "w2")
@@ -275,16 +302,16 @@ def test_heartbeat_extends_the_lease_of_the_holder(store: StateStore) -> None:
     assert store.heartbeat(H1, "w1", LONG_LEASE_S) is False
 
 
-def test_a_late_heartbeat_keeps_the_hour_if_nobody_took_it(store: StateStore) -> None:
+def test_a_late_heartbeat_keeps_the_hour_if_nobody_took_it(store: StateStore, clock: ManualClock) -> None:
     store.claim(H0, "w1", lease_s=0.1, max_tries=3)
-    time.sleep(0.2)
+    clock.advance(0.2)
     assert store.heartbeat(H0, "w1", LONG_LEASE_S) is True
     assert store.claim(H0, "w2", LONG_LEASE_S, 3) is None
 
 
 def test_finish_success_records_result_and_provenance(store: StateStore) -> None:
     store.claim(H0, "w1", LONG_LEASE_S, 3)
-    store.finish_success(H0, "w1", "reports/2020/01/01/00.csv", PROVENANCE)
+    assert store.finish_success(H0, "w1", "reports/2020/01/01/00.csv", PROVENANCE) is True
     state = store.get(H0)
     assert state is not None
     assert (state.status, state.data_path, state.error) == (
@@ -300,7 +327,7 @@ def test_finish_success_records_result_and_provenance(store: StateStore) -> None
 @pytest.mark.parametrize("status", [TaskStatus.QUEUED, TaskStatus.FAILED, TaskStatus.UNAVAILABLE])
 def test_finish_failure_releases_with_status_and_reason(store: StateStore, status: TaskStatus) -> None:
     store.claim(H0, "w1", LONG_LEASE_S, 3)
-    store.finish_failure(H0, "w1", status, "HTTP 503 after 5 tries")
+    assert store.finish_failure(H0, "w1", status, "HTTP 503 after 5 tries") is True
     state = store.get(H0)
     assert state is not None
     assert (state.status, state.error, state.lease_expires_at) == (status, "HTTP 503 after 5 tries", None)
@@ -322,7 +349,7 @@ def test_a_success_hour_is_claimed_again_only_with_reclaim_success(store: StateS
     again = store.claim(H0, "w2", LONG_LEASE_S, 3, reclaim_success=True)
     assert again is not None and (again.status, again.try_count, again.worker) == (
         TaskStatus.RUNNING,
-        2,
+        1,
         "w2",
     )
 
@@ -353,25 +380,178 @@ def test_full_lifecycle_with_retries(store: StateStore) -> None:
     assert (state.status, state.try_count, state.error, state.worker) == (TaskStatus.SUCCESS, 1, None, "w3")
 
 
+# --- releasing a lapsed lease ----------------------------------------------------------------------
+
+
+def test_release_expired_leaves_a_live_or_renewed_lease_alone(store: StateStore, clock: ManualClock) -> None:
+    claimed = store.claim(H0, "w1", lease_s=60, max_tries=3)
+    assert store.release_expired(H0) is None  # live
+    seen_expired_at = clock.advance(61)
+    assert [s.hour for s in store.stale(300, seen_expired_at)] == [H0]
+    # The slow worker renews between the reconciler's stale() and its release: it keeps the hour.
+    assert store.heartbeat(H0, "w1", lease_s=60) is True
+    assert store.release_expired(H0, seen_expired_at) is None
+    assert store.release_expired(H0) is None
+    held = store.get(H0)
+    assert claimed is not None and held is not None
+    assert (held.status, held.worker, held.try_count) == (TaskStatus.RUNNING, "w1", 1)
+    assert store.finish_success(H0, "w1", "reports/h0.csv", PROVENANCE) is True
+
+
+def test_release_expired_queues_a_lapsed_hour_once(store: StateStore, clock: ManualClock) -> None:
+    claimed = store.claim(H0, "w1", lease_s=60, max_tries=3)
+    assert claimed is not None and claimed.lease_expires_at is not None
+    clock.advance(61)
+    released = store.release_expired(H0)
+    assert released is not None and released == store.get(H0)
+    assert (released.status, released.try_count, released.lease_expires_at) == (TaskStatus.QUEUED, 1, None)
+    assert released.error == (
+        f"try 1/3: worker w1 stopped renewing its lease (expired {claimed.lease_expires_at:%Y-%m-%dT%H:%M:%S}Z)"
+    )
+    assert released.finished_at == clock.now
+    assert store.release_expired(H0) is None  # another reconciler got there first
+    assert store.finish_failure(H0, "w1", TaskStatus.QUEUED, "too late") is False
+    again = store.claim(H0, "w2", LONG_LEASE_S, 3)
+    assert again is not None and again.try_count == 2
+
+
+def test_release_expired_of_the_last_try_fails_the_hour(store: StateStore, clock: ManualClock) -> None:
+    store.claim(H0, "w1", lease_s=60, max_tries=1)
+    released = store.release_expired(H0, clock.advance(61))
+    assert released is not None and released.status is TaskStatus.FAILED
+    assert (released.error or "").startswith("try 1/1: worker w1 stopped renewing its lease")
+
+
+def test_release_expired_ignores_hours_not_running(store: StateStore, clock: ManualClock) -> None:
+    store.enqueue([H0], max_tries=3)
+    store.claim(H1, "w1", LONG_LEASE_S, 3)
+    store.finish_success(H1, "w1", "reports/h1.csv", PROVENANCE)
+    before = store.get_many([H0, H1])
+    clock.advance(2 * LONG_LEASE_S)
+    assert [store.release_expired(hour) for hour in (H0, H1, H2)] == [None, None, None]
+    assert store.get_many([H0, H1, H2]) == before
+
+
+def test_release_expired_rejects_a_naive_now(store: StateStore) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.release_expired(H0, datetime(2020, 1, 1))  # naive on purpose
+
+
+def test_reconcilers_racing_to_release_release_each_hour_once(store: StateStore, clock: ManualClock) -> None:
+    for hour in RACE_HOURS:
+        store.claim(hour, "dead", lease_s=60, max_tries=3)
+    clock.advance(61)
+    barrier = threading.Barrier(RACE_THREADS)
+    released: list[TaskState] = []
+
+    def release() -> None:
+        barrier.wait(timeout=30)
+        for hour in random.sample(RACE_HOURS, len(RACE_HOURS)):
+            if (state := store.release_expired(hour)) is not None:
+                released.append(state)
+
+    threads = [threading.Thread(target=release) for _ in range(RACE_THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(state.hour for state in released) == RACE_HOURS
+    assert {state.status for state in released} == {TaskStatus.QUEUED}
+
+
+def test_the_try_count_rule() -> None:
+    def after(try_count: int, max_tries: int) -> TaskStatus:
+        return status_after_failed_try(TaskState(H0, TaskStatus.RUNNING, try_count, max_tries))
+
+    assert [after(n, 3) for n in (1, 2, 3, 4)] == [TaskStatus.QUEUED] * 2 + [TaskStatus.FAILED] * 2
+
+
+def test_a_naive_clock_is_refused(state_url: str) -> None:
+    opened = open_state_store(state_url, clock=lambda: datetime(2020, 1, 1))  # naive on purpose
+    try:
+        with pytest.raises(ValueError, match="timezone-aware"):
+            opened.enqueue([H0], max_tries=3)
+    finally:
+        opened.close()
+
+
+# --- recomputing a success -------------------------------------------------------------------------
+
+
+def _succeed(
+    store: StateStore, hour: str, worker: str, max_tries: int = 3, reclaim: bool = False
+) -> TaskState:
+    """Claim and finish `hour` with PROVENANCE; return the claimed state."""
+    claimed = store.claim(hour, worker, LONG_LEASE_S, max_tries, reclaim_success=reclaim)
+    assert claimed is not None
+    assert store.finish_success(hour, worker, f"reports/{hour}.csv", PROVENANCE)
+    return claimed
+
+
+def test_each_recompute_of_a_success_starts_its_own_try_count(store: StateStore) -> None:
+    _succeed(store, H0, "w1", max_tries=3)
+    for index in range(4):
+        claimed = _succeed(store, H0, f"w{index + 2}", max_tries=5, reclaim=True)
+        assert (claimed.try_count, claimed.max_tries) == (1, 5)
+    # Its first try failing is a retry, not the end.
+    claimed = store.claim(H0, "w9", LONG_LEASE_S, 5, reclaim_success=True)
+    assert claimed is not None and status_after_failed_try(claimed) is TaskStatus.QUEUED
+
+
+def test_a_failed_recompute_keeps_the_last_good_result(store: StateStore) -> None:
+    _succeed(store, H0, "w1")
+    good = store.get(H0)
+    assert store.claim(H0, "w2", LONG_LEASE_S, 2, reclaim_success=True) is not None
+    assert store.finish_failure(H0, "w2", TaskStatus.QUEUED, "try 1/2: HTTP 503")
+    retrying = store.get(H0)
+    assert retrying is not None and retrying.status is TaskStatus.QUEUED
+    assert store.claim(H0, "w3", LONG_LEASE_S, 2) is not None
+    assert store.finish_failure(H0, "w3", TaskStatus.FAILED, "try 2/2: HTTP 503")
+    kept = store.get(H0)
+    assert good is not None and kept is not None
+    assert (kept.status, kept.data_path, kept.provenance) == (TaskStatus.SUCCESS, good.data_path, PROVENANCE)
+    assert (kept.error, kept.try_count, kept.lease_expires_at) == ("try 2/2: HTTP 503", 2, None)
+    # A recompute from there starts afresh and clears the reason once it succeeds.
+    again = _succeed(store, H0, "w4", reclaim=True)
+    assert again.try_count == 1
+    done = store.get(H0)
+    assert done is not None and done.error is None
+
+
+def test_a_recompute_abandoned_on_its_last_try_keeps_the_last_good_result(
+    store: StateStore, clock: ManualClock
+) -> None:
+    _succeed(store, H0, "w1")
+    store.claim(H0, "w2", lease_s=60, max_tries=1, reclaim_success=True)
+    released = store.release_expired(H0, clock.advance(61))
+    assert released is not None
+    assert (released.status, released.data_path, released.provenance) == (
+        TaskStatus.SUCCESS,
+        f"reports/{H0}.csv",
+        PROVENANCE,
+    )
+    assert (released.error or "").startswith("try 1/1: worker w2 stopped renewing its lease")
+
+
 # --- stale, timestamps, housekeeping ----------------------------------------------------------------
 
 
-def test_stale_finds_old_queued_and_expired_running_hours(store: StateStore) -> None:
+def test_stale_finds_old_queued_and_expired_running_hours(store: StateStore, clock: ManualClock) -> None:
     store.enqueue([H0, H3], max_tries=3)
     store.claim(H1, "w1", lease_s=60, max_tries=3)
     store.claim(H2, "w2", lease_s=LONG_LEASE_S, max_tries=3)
     store.claim(H3, "w3", LONG_LEASE_S, 3)
     store.finish_success(H3, "w3", "reports/h3.csv", PROVENANCE)
     assert store.stale(older_than_s=300) == []
-    later = datetime.now(UTC) + timedelta(seconds=120)
+    later = clock.now + timedelta(seconds=120)
     assert [s.hour for s in store.stale(older_than_s=300, now=later)] == [H1]
-    much_later = datetime.now(UTC) + timedelta(seconds=400)
+    much_later = clock.now + timedelta(seconds=400)
     assert [s.hour for s in store.stale(older_than_s=300, now=much_later)] == [H0, H1]
 
 
-def test_stale_accepts_a_non_utc_now(store: StateStore) -> None:
+def test_stale_accepts_a_non_utc_now(store: StateStore, clock: ManualClock) -> None:
     store.claim(H0, "w1", lease_s=60, max_tries=3)
-    paris_later = (datetime.now(UTC) + timedelta(seconds=120)).astimezone(timezone(timedelta(hours=2)))
+    paris_later = (clock.now + timedelta(seconds=120)).astimezone(timezone(timedelta(hours=2)))
     assert [s.hour for s in store.stale(older_than_s=300, now=paris_later)] == [H0]
 
 
@@ -586,7 +766,8 @@ def _race_in_threads(store: StateStore, reclaim_success: bool) -> dict[str, list
 def test_threads_racing_to_claim_each_win_distinct_hours(store: StateStore) -> None:
     _assert_each_hour_won_once(_race_in_threads(store, False), store, TaskStatus.SUCCESS, try_count=1)
     # Workers that all found the results stale race to recompute them: still one winner each.
-    _assert_each_hour_won_once(_race_in_threads(store, True), store, TaskStatus.RUNNING, try_count=2)
+    # A recompute starts its own try count.
+    _assert_each_hour_won_once(_race_in_threads(store, True), store, TaskStatus.RUNNING, try_count=1)
 
 
 # --- URLs and backends -----------------------------------------------------------------------------

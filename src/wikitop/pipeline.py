@@ -18,7 +18,7 @@ from wikitop.logs import log_context
 from wikitop.metrics import metrics
 from wikitop.ranking import rank_stream
 from wikitop.results import render_csv
-from wikitop.state import Provenance, StateStore, TaskState, TaskStatus
+from wikitop.state import Provenance, StateStore, TaskState, TaskStatus, status_after_failed_try
 
 if TYPE_CHECKING:
     from wikitop.services import Services
@@ -147,7 +147,8 @@ def _attempt(
         )
         data_path = services.results.write(hour, render_csv(ranking.pages))
     except DumpNotPublishedError as exc:
-        services.state.finish_failure(key, worker, TaskStatus.UNAVAILABLE, str(exc))
+        if not services.state.finish_failure(key, worker, TaskStatus.UNAVAILABLE, str(exc)):
+            return _lost(key, "its unavailable dump", started)
         return HourResult(key, Outcome.UNAVAILABLE, error=str(exc), seconds=time.monotonic() - started)
     except (DumpDownloadError, CorruptDumpError, OSError) as exc:
         return _fail(claimed, services, str(exc), started)
@@ -164,17 +165,27 @@ def _attempt(
         rows=len(ranking.pages),
         duration_s=round(seconds, 3),
     )
-    services.state.finish_success(key, worker, data_path, provenance)
+    if not services.state.finish_success(key, worker, data_path, provenance):
+        return _lost(key, "its result", started)
     return HourResult(key, Outcome.COMPUTED, len(ranking.pages), seconds, data_path, None, dump_bytes)
 
 
 def _fail(claimed: TaskState, services: Services, error: str, started: float) -> HourResult:
-    last_try = claimed.try_count >= claimed.max_tries
-    status = TaskStatus.FAILED if last_try else TaskStatus.QUEUED
+    status = status_after_failed_try(claimed)
     message = f"try {claimed.try_count}/{claimed.max_tries}: {error}"
-    services.state.finish_failure(claimed.hour, services.worker_id, status, message)
-    outcome = Outcome.FAILED if last_try else Outcome.RETRY
+    # On the last try of a recompute the store keeps the hour `success` with its earlier result.
+    if not services.state.finish_failure(claimed.hour, services.worker_id, status, message):
+        return _lost(claimed.hour, "its failure", started)
+    outcome = Outcome.RETRY if status is TaskStatus.QUEUED else Outcome.FAILED
     return HourResult(claimed.hour, outcome, error=message, seconds=time.monotonic() - started)
+
+
+def _lost(hour: str, what: str, started: float) -> HourResult:
+    """Return the outcome of an attempt whose lease lapsed: the hour is another worker's now."""
+    # Its lease lapsed (a stalled process, a lost database connection): the reconciler released
+    # the hour or another worker claimed it, and that one's outcome is the hour's.
+    error = f"this worker lost its lease on the hour before recording {what}; another attempt owns it"
+    return HourResult(hour, Outcome.BUSY, error=error, seconds=time.monotonic() - started)
 
 
 class _Heartbeat:

@@ -37,12 +37,14 @@ def next_check_at(state: TaskState, first_s: float, max_s: float) -> datetime:
 
 
 def give_up(state: StateStore, hour: str, worker: str, settings: Settings, error: str | None) -> bool:
-    """Mark an hour whose dump is still missing a day later `failed`; False if another worker holds it."""
+    """Mark an hour whose dump is still missing a day later `failed`; False if another worker holds it.
+
+    An hour that keeps an earlier good result stays `success` (see StateStore.finish_failure).
+    """
     if state.claim(hour, worker, settings.lease_s, settings.max_tries) is None:
         return False
     missing = error or f"the dump of {hour} is not published"
     reason = (
         f"{missing}; still not published {UNAVAILABLE_GIVE_UP.total_seconds() / 3600:.0f} h after the hour"
     )
-    state.finish_failure(hour, worker, TaskStatus.FAILED, reason)
-    return True
+    return state.finish_failure(hour, worker, TaskStatus.FAILED, reason)

@@ -75,7 +75,7 @@ class Reconciler:
             depth = self._queue.depth()
             for state in self._state.stale(self._settings.stale_queued_s, now):
                 if state.status is TaskStatus.RUNNING:
-                    self._release_abandoned(state, counts)
+                    self._release_abandoned(state, now, counts)
                 elif depth == 0 and self._not_published_lately(state.hour):
                     self._publish(state.hour)
                     counts["lost messages published again"] += 1
@@ -86,19 +86,14 @@ class Reconciler:
         sweep_stale_files(Path(self._settings.data_dir) / "tmp", self._settings.task_time_limit_s)
         return counts
 
-    def _release_abandoned(self, state: TaskState, counts: Counter[str]) -> None:
-        last_try = state.try_count >= state.max_tries
-        status = TaskStatus.FAILED if last_try else TaskStatus.QUEUED
-        expired = f"{state.lease_expires_at:%Y-%m-%dT%H:%M:%S}Z" if state.lease_expires_at else "?"
-        reason = (
-            f"try {state.try_count}/{state.max_tries}: worker {state.worker} stopped renewing its lease "
-            f"(expired {expired}); released by {self.name}"
-        )
-        self._state.finish_failure(state.hour, state.worker or "", status, reason)
-        released = self._state.get(state.hour)
-        if released is None or released.error != reason:
-            return  # another reconciler released it first
-        if last_try:
+    def _release_abandoned(self, state: TaskState, now: datetime, counts: Counter[str]) -> None:
+        # The lease is checked again as the row is released: a worker that renewed it since
+        # stale() read the row keeps its hour, and of several reconcilers only one releases it.
+        released = self._state.release_expired(state.hour, now)
+        if released is None:
+            return
+        log.info("reconciler %s released hour %s: %s", self.name, released.hour, released.error)
+        if released.status is not TaskStatus.QUEUED:
             counts["abandoned hours failed"] += 1
             return
         self._publish(state.hour)
@@ -123,7 +118,7 @@ class Reconciler:
 
     def _unavailable_hours(self) -> list[TaskState]:
         states: list[TaskState] = []
-        while page := self._state.list(TaskStatus.UNAVAILABLE, limit=_PAGE_ROWS, offset=len(states)):
+        while page := self._state.find(TaskStatus.UNAVAILABLE, limit=_PAGE_ROWS, offset=len(states)):
             states += page
             if len(page) < _PAGE_ROWS:
                 break

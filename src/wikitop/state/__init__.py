@@ -7,11 +7,14 @@ contract tests (tests/test_state_contract.py). A MongoDB backend would be one mo
 
 from __future__ import annotations
 
-import builtins
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
+
+# What the SQL store reads the time from; tests pass a clock they move forward instead of sleeping.
+Clock = Callable[[], datetime]
 
 
 class TaskStatus(StrEnum):
@@ -63,11 +66,11 @@ class StateStore(Protocol):
         """Return the state of `hour`, or None if it was never asked for."""
         ...
 
-    def get_many(self, hours: builtins.list[str]) -> dict[str, TaskState]:
+    def get_many(self, hours: list[str]) -> dict[str, TaskState]:
         """Return the states of the hours that exist among `hours`."""
         ...
 
-    def list(
+    def find(
         self,
         status: TaskStatus | None = None,
         start: str | None = None,
@@ -81,10 +84,10 @@ class StateStore(Protocol):
     def count(
         self, status: TaskStatus | None = None, start: str | None = None, end: str | None = None
     ) -> int:
-        """Return how many states match the same filters as `list`."""
+        """Return how many states match the same filters as `find`."""
         ...
 
-    def enqueue(self, hours: builtins.list[str], max_tries: int) -> builtins.list[str]:
+    def enqueue(self, hours: list[str], max_tries: int) -> list[str]:
         """Create missing hours and re-arm failed/unavailable ones as `queued` with try_count 0.
 
         Returns the hours that now need work (newly created or re-armed); hours that are queued,
@@ -99,8 +102,9 @@ class StateStore(Protocol):
 
         Creates the row (with `max_tries`) if missing. Succeeds when the hour is queued, failed or
         unavailable, or running with an expired lease (its worker died); a success row only when
-        `reclaim_success` (stale result or --force). Returns None otherwise (another worker holds
-        a live lease, or the hour turned success meanwhile).
+        `reclaim_success` (stale result or --force), and then try_count restarts at 1: a recompute
+        has its own tries. Returns None otherwise (another worker holds a live lease, or the hour
+        turned success meanwhile).
         """
         ...
 
@@ -108,15 +112,30 @@ class StateStore(Protocol):
         """Extend the lease of a running hour held by `worker`; False if it is no longer held."""
         ...
 
-    def finish_success(self, hour: str, worker: str, data_path: str, provenance: Provenance) -> None:
-        """Mark the hour success with its result path and provenance (only if `worker` holds it)."""
+    def finish_success(self, hour: str, worker: str, data_path: str, provenance: Provenance) -> bool:
+        """Mark the hour success with its result path and provenance; False if `worker` no longer holds it."""
         ...
 
-    def finish_failure(self, hour: str, worker: str, status: TaskStatus, error: str) -> None:
-        """Release the hour with status queued (will retry), failed or unavailable, and the reason."""
+    def finish_failure(self, hour: str, worker: str, status: TaskStatus, error: str) -> bool:
+        """Release the hour with status queued (will retry), failed or unavailable, and the reason.
+
+        Returns False, changing nothing, if `worker` no longer holds the hour. `failed` on an hour
+        that still has its last good result (a failed recompute) sets `success` again instead,
+        keeping that result's data_path and provenance, with the failure's reason in `error`.
+        """
         ...
 
-    def stale(self, older_than_s: float, now: datetime | None = None) -> builtins.list[TaskState]:
+    def release_expired(self, hour: str, now: datetime | None = None) -> TaskState | None:
+        """Release `hour` if it is running with a lease expired at `now`; return it, or None if not.
+
+        The lease condition is checked in the same statement that releases, so a worker that
+        renewed its lease meanwhile keeps the hour. The status follows `status_after_failed_try`
+        (and `failed` keeps a last good result as `finish_failure` does); `error` names the worker
+        that stopped renewing its lease. `now` defaults to the store's clock.
+        """
+        ...
+
+    def stale(self, older_than_s: float, now: datetime | None = None) -> list[TaskState]:
         """Return hours needing a nudge: queued ones untouched for `older_than_s`, running ones past lease."""
         ...
 
@@ -129,9 +148,18 @@ class StateStore(Protocol):
         ...
 
 
-def open_state_store(url: str) -> StateStore:
-    """Open the task-state store at `url` (sqlite:///path or postgresql://...), upgrading its schema."""
+def status_after_failed_try(state: TaskState) -> TaskStatus:
+    """Return where a failed try leaves a claimed hour: queued while tries remain, else failed."""
+    # The one home of the try-count rule: the pipeline and the store's release_expired both use it.
+    return TaskStatus.FAILED if state.try_count >= state.max_tries else TaskStatus.QUEUED
+
+
+def open_state_store(url: str, *, clock: Clock | None = None) -> StateStore:
+    """Open the task-state store at `url` (sqlite:///path or postgresql://...), upgrading its schema.
+
+    `clock` returns the current aware UTC time (default: the system clock); tests move it forward.
+    """
     # Imported here so that importing wikitop.state loads neither SQLAlchemy nor Alembic.
     from wikitop.state.sql import open_sql_store
 
-    return open_sql_store(url)
+    return open_sql_store(url, clock=clock)

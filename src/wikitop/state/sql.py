@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 from wikitop.errors import BackendMissingError, ConfigError, UsageError
 from wikitop.hours import format_hour, parse_hour
-from wikitop.state import Provenance, TaskState, TaskStatus
+from wikitop.state import Clock, Provenance, TaskState, TaskStatus, status_after_failed_try
 from wikitop.state.migrations import upgrade_schema
 
 log = logging.getLogger(__name__)
@@ -89,11 +89,11 @@ _PROVENANCE_FIELDS = tuple(f.name for f in dataclasses.fields(Provenance))
 _SELECT_HOUR = sa.select(TASKS).where(TASKS.c.hour == sa.bindparam("hour"))
 
 
-def open_sql_store(url: str) -> SqlStateStore:
+def open_sql_store(url: str, *, clock: Clock | None = None) -> SqlStateStore:
     """Open the store at a sqlite:/// or postgresql:// URL and upgrade its schema to the newest revision."""
     engine = create_state_engine(url)
     try:
-        return SqlStateStore(engine)
+        return SqlStateStore(engine, clock=clock)
     except BaseException:
         engine.dispose()
         raise
@@ -181,9 +181,10 @@ def _create_postgres_engine(url: sa.URL) -> sa.Engine:
 class SqlStateStore:
     """The StateStore on one SQL database; every write is a single short transaction."""
 
-    def __init__(self, engine: sa.Engine) -> None:
-        """Wrap `engine` and upgrade its schema to the newest revision."""
+    def __init__(self, engine: sa.Engine, *, clock: Clock | None = None) -> None:
+        """Wrap `engine` and upgrade its schema; `clock` gives every timestamp (default: UTC now)."""
         self._engine = engine
+        self._clock = clock or _utcnow
         self._postgres = engine.dialect.name == "postgresql"
         self._writer = engine.execution_options(**{_WRITE: True})
         # Reads on PostgreSQL skip BEGIN and ROLLBACK, two round trips fewer on the API's hot path;
@@ -208,86 +209,7 @@ class SqlStateStore:
                 states.update((row.hour, _to_state(row)) for row in rows)
         return states
 
-    def count(
-        self, status: TaskStatus | None = None, start: str | None = None, end: str | None = None
-    ) -> int:
-        """Return how many states match the same filters as `list`."""
-        query = sa.select(sa.func.count()).select_from(TASKS).where(*_filters(status, start, end))
-        with self._reader.connect() as connection:
-            return int(connection.execute(query).scalar_one())
-
-    def enqueue(self, hours: list[str], max_tries: int) -> list[str]:
-        """Create missing hours and re-arm failed/unavailable ones; return those that now need work."""
-        wanted = list(dict.fromkeys(_checked_hour(hour) for hour in hours))
-        if not wanted:
-            return []
-        now = _utcnow()
-        needing_work: set[str] = set()
-        with self._writer.begin() as connection:
-            # Sorted, so that concurrent enqueues lock rows in the same order on PostgreSQL.
-            for chunk in _chunks(sorted(wanted)):
-                needing_work.update(connection.scalars(_rearm(chunk, max_tries, now)))
-                needing_work.update(connection.scalars(self._insert_missing(chunk, max_tries, now)))
-        return [hour for hour in wanted if hour in needing_work]
-
-    def claim(
-        self, hour: str, worker: str, lease_s: float, max_tries: int, reclaim_success: bool = False
-    ) -> TaskState | None:
-        """Atomically take `hour` for `worker` unless it is held, or success without `reclaim_success`."""
-        now = _utcnow()
-        with self._writer.begin() as connection:
-            connection.execute(self._insert_missing([_checked_hour(hour)], max_tries, now))
-            row = connection.execute(_claim(hour, worker, lease_s, now, reclaim_success)).first()
-        return None if row is None else _to_state(row)
-
-    def heartbeat(self, hour: str, worker: str, lease_s: float) -> bool:
-        """Extend the lease of a running hour held by `worker`; False if it is no longer held."""
-        now = _utcnow()
-        values = {"lease_expires_at": now + timedelta(seconds=lease_s), "updated_at": now}
-        return self._update_held(hour, worker, values)
-
-    def finish_success(self, hour: str, worker: str, data_path: str, provenance: Provenance) -> None:
-        """Mark the hour success with its result path and provenance (only if `worker` holds it)."""
-        values: dict[str, Any] = {"status": TaskStatus.SUCCESS.value, "data_path": data_path, "error": None}
-        values.update(dataclasses.asdict(provenance))
-        if not self._update_held(hour, worker, _released(values)):
-            log.warning("hour %s is no longer held by %s: its success was not recorded", hour, worker)
-
-    def finish_failure(self, hour: str, worker: str, status: TaskStatus, error: str) -> None:
-        """Release the hour as queued (will retry), failed or unavailable, with the reason."""
-        if status not in _RELEASE_STATUSES:
-            raise ValueError(
-                f"finish_failure status must be queued, failed or unavailable, not {status.value}"
-            )
-        if not self._update_held(hour, worker, _released({"status": status.value, "error": error})):
-            log.warning(
-                "hour %s is no longer held by %s: its %s was not recorded", hour, worker, status.value
-            )
-
-    def stale(self, older_than_s: float, now: datetime | None = None) -> list[TaskState]:
-        """Return queued hours untouched for `older_than_s` and running hours past their lease."""
-        now = now or _utcnow()
-        if now.tzinfo is None:
-            raise ValueError(f"stale(now={now!r}): now must be timezone-aware")
-        untouched = sa.and_(
-            TASKS.c.status == TaskStatus.QUEUED.value,
-            TASKS.c.updated_at < now - timedelta(seconds=older_than_s),
-        )
-        query = sa.select(TASKS).where(sa.or_(untouched, _abandoned(now))).order_by(TASKS.c.hour)
-        with self._reader.connect() as connection:
-            return [_to_state(row) for row in connection.execute(query)]
-
-    def ping(self) -> None:
-        """Raise if the store cannot be reached."""
-        with self._reader.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-
-    def close(self) -> None:
-        """Release connections."""
-        self._engine.dispose()
-
-    # Defined last: in a class body, a method named `list` hides the builtin from later annotations.
-    def list(
+    def find(
         self,
         status: TaskStatus | None = None,
         start: str | None = None,
@@ -305,6 +227,105 @@ class SqlStateStore:
         )
         with self._reader.connect() as connection:
             return [_to_state(row) for row in connection.execute(query)]
+
+    def count(
+        self, status: TaskStatus | None = None, start: str | None = None, end: str | None = None
+    ) -> int:
+        """Return how many states match the same filters as `find`."""
+        query = sa.select(sa.func.count()).select_from(TASKS).where(*_filters(status, start, end))
+        with self._reader.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def enqueue(self, hours: list[str], max_tries: int) -> list[str]:
+        """Create missing hours and re-arm failed/unavailable ones; return those that now need work."""
+        wanted = list(dict.fromkeys(_checked_hour(hour) for hour in hours))
+        if not wanted:
+            return []
+        now = self._now()
+        needing_work: set[str] = set()
+        with self._writer.begin() as connection:
+            # Sorted, so that concurrent enqueues lock rows in the same order on PostgreSQL.
+            for chunk in _chunks(sorted(wanted)):
+                needing_work.update(connection.scalars(_rearm(chunk, max_tries, now)))
+                needing_work.update(connection.scalars(self._insert_missing(chunk, max_tries, now)))
+        return [hour for hour in wanted if hour in needing_work]
+
+    def claim(
+        self, hour: str, worker: str, lease_s: float, max_tries: int, reclaim_success: bool = False
+    ) -> TaskState | None:
+        """Atomically take `hour` for `worker` unless it is held, or success without `reclaim_success`."""
+        now = self._now()
+        with self._writer.begin() as connection:
+            connection.execute(self._insert_missing([_checked_hour(hour)], max_tries, now))
+            claim = _claim(hour, worker, lease_s, max_tries, now, reclaim_success)
+            row = connection.execute(claim).first()
+        return None if row is None else _to_state(row)
+
+    def heartbeat(self, hour: str, worker: str, lease_s: float) -> bool:
+        """Extend the lease of a running hour held by `worker`; False if it is no longer held."""
+        now = self._now()
+        values = {"lease_expires_at": now + timedelta(seconds=lease_s), "updated_at": now}
+        return self._update_held(hour, worker, values)
+
+    def finish_success(self, hour: str, worker: str, data_path: str, provenance: Provenance) -> bool:
+        """Mark the hour success with its result path and provenance; False if `worker` no longer holds it."""
+        values: dict[str, Any] = {"status": TaskStatus.SUCCESS.value, "data_path": data_path, "error": None}
+        values.update(dataclasses.asdict(provenance))
+        applied = self._update_held(hour, worker, self._released(values))
+        if not applied:
+            log.warning("hour %s is no longer held by %s: its success was not recorded", hour, worker)
+        return applied
+
+    def finish_failure(self, hour: str, worker: str, status: TaskStatus, error: str) -> bool:
+        """Release the hour as queued, failed (success again if it keeps a good result) or unavailable."""
+        if status not in _RELEASE_STATUSES:
+            raise ValueError(
+                f"finish_failure status must be queued, failed or unavailable, not {status.value}"
+            )
+        values = self._released({"status": _release_status(status), "error": error})
+        applied = self._update_held(hour, worker, values)
+        if not applied:
+            log.warning(
+                "hour %s is no longer held by %s: its %s was not recorded", hour, worker, status.value
+            )
+        return applied
+
+    def release_expired(self, hour: str, now: datetime | None = None) -> TaskState | None:
+        """Release `hour` if it is running with a lease expired at `now`; return it, or None if not."""
+        now = _aware("release_expired", now or self._now())
+        with self._writer.begin() as connection:
+            # FOR UPDATE (a no-op on SQLite, whose BEGIN IMMEDIATE already holds the write lock)
+            # keeps the row as read until the UPDATE, whose WHERE repeats the lease condition.
+            expired = sa.select(TASKS).where(TASKS.c.hour == hour, _abandoned(now)).with_for_update()
+            row = connection.execute(expired).first()
+            if row is None:
+                return None
+            held = _to_state(row)
+            status = status_after_failed_try(held)
+            values = self._released({"status": _release_status(status), "error": _lapsed_reason(held)})
+            release = sa.update(TASKS).where(TASKS.c.hour == hour, _abandoned(now)).values(values)
+            released = connection.execute(release.returning(*TASKS.c)).first()
+        return None if released is None else _to_state(released)
+
+    def stale(self, older_than_s: float, now: datetime | None = None) -> list[TaskState]:
+        """Return queued hours untouched for `older_than_s` and running hours past their lease."""
+        now = _aware("stale", now or self._now())
+        untouched = sa.and_(
+            TASKS.c.status == TaskStatus.QUEUED.value,
+            TASKS.c.updated_at < now - timedelta(seconds=older_than_s),
+        )
+        query = sa.select(TASKS).where(sa.or_(untouched, _abandoned(now))).order_by(TASKS.c.hour)
+        with self._reader.connect() as connection:
+            return [_to_state(row) for row in connection.execute(query)]
+
+    def ping(self) -> None:
+        """Raise if the store cannot be reached."""
+        with self._reader.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+
+    def close(self) -> None:
+        """Release connections."""
+        self._engine.dispose()
 
     def _insert_missing(self, hours: Sequence[str], max_tries: int, now: datetime) -> sa.Insert:
         """Build an INSERT of new queued rows for `hours` that skips existing ones and returns the new."""
@@ -328,6 +349,15 @@ class SqlStateStore:
         ]
         return insert.values(rows).on_conflict_do_nothing(index_elements=["hour"]).returning(TASKS.c.hour)
 
+    def _now(self) -> datetime:
+        """Return the store clock's time, which must be timezone-aware."""
+        return _aware("clock", self._clock())
+
+    def _released(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Add the columns that every release of a running hour sets to `values`."""
+        now = self._now()
+        return {**values, "finished_at": now, "updated_at": now, "lease_expires_at": None}
+
     def _update_held(self, hour: str, worker: str, values: dict[str, Any]) -> bool:
         """Update the hour only while `worker` holds it; return whether it did."""
         held = sa.and_(
@@ -340,7 +370,9 @@ class SqlStateStore:
         return result.rowcount == 1
 
 
-def _claim(hour: str, worker: str, lease_s: float, now: datetime, reclaim_success: bool) -> sa.Update:
+def _claim(
+    hour: str, worker: str, lease_s: float, max_tries: int, now: datetime, reclaim_success: bool
+) -> sa.Update:
     """Build the conditional UPDATE that takes `hour` for `worker` and returns the row it took."""
     # This one statement is the whole claim: of two racing workers, the second one's WHERE is
     # evaluated after the first commits (row lock on PostgreSQL, write lock on SQLite) and then
@@ -348,12 +380,16 @@ def _claim(hour: str, worker: str, lease_s: float, now: datetime, reclaim_succes
     free = [TaskStatus.QUEUED, TaskStatus.FAILED, TaskStatus.UNAVAILABLE]
     if reclaim_success:
         free.append(TaskStatus.SUCCESS)
+    # A recompute of a success starts its own count with today's max_tries: the tries of earlier
+    # computations must not leave it a single try (or none).
+    recompute = TASKS.c.status == TaskStatus.SUCCESS.value
     return (
         sa.update(TASKS)
         .where(TASKS.c.hour == hour, sa.or_(TASKS.c.status.in_([s.value for s in free]), _abandoned(now)))
         .values(
             status=TaskStatus.RUNNING.value,
-            try_count=TASKS.c.try_count + 1,
+            try_count=sa.case((recompute, 1), else_=TASKS.c.try_count + 1),
+            max_tries=sa.case((recompute, max_tries), else_=TASKS.c.max_tries),
             worker=worker,
             started_at=now,
             updated_at=now,
@@ -392,14 +428,37 @@ def _rearm(hours: Sequence[str], max_tries: int, now: datetime) -> sa.Update:
     )
 
 
-def _released(values: dict[str, Any]) -> dict[str, Any]:
-    """Add the columns that every finish sets to `values`."""
-    now = _utcnow()
-    return {**values, "finished_at": now, "updated_at": now, "lease_expires_at": None}
+def _release_status(status: TaskStatus) -> str | sa.ColumnElement[str]:
+    """Return the status column's new value for a release as `status`.
+
+    `failed` becomes `success` again on a row that keeps its last good result: a failed recompute
+    never hides it (finish_success alone sets data_path, and its file is only ever replaced by
+    another good result). The failure's reason stays in `error`.
+    """
+    if status is not TaskStatus.FAILED:
+        return status.value
+    has_result = sa.and_(TASKS.c.data_path.is_not(None), TASKS.c.blacklist_sha256.is_not(None))
+    return sa.case((has_result, TaskStatus.SUCCESS.value), else_=TaskStatus.FAILED.value)
+
+
+def _lapsed_reason(state: TaskState) -> str:
+    """Return the error recorded when `state`'s worker let its lease lapse."""
+    expired = f"{state.lease_expires_at:%Y-%m-%dT%H:%M:%S}Z" if state.lease_expires_at else "?"
+    return (
+        f"try {state.try_count}/{state.max_tries}: worker {state.worker} stopped renewing its lease "
+        f"(expired {expired})"
+    )
+
+
+def _aware(what: str, moment: datetime) -> datetime:
+    """Return `moment` if it is timezone-aware, else raise ValueError naming `what` gave it."""
+    if moment.tzinfo is None:
+        raise ValueError(f"{what} gave naive datetime {moment!r}: task-state times must be timezone-aware")
+    return moment
 
 
 def _filters(status: TaskStatus | None, start: str | None, end: str | None) -> list[sa.ColumnElement[bool]]:
-    """Return the WHERE clauses of `list` and `count`."""
+    """Return the WHERE clauses of `find` and `count`."""
     # Hours are fixed-width YYYYMMDDHH strings, so text order is time order.
     clauses: list[sa.ColumnElement[bool]] = []
     if status is not None:

@@ -128,7 +128,7 @@ class ReportService:
         """Return one page of states ordered by hour, filtered by status and inclusive hour bounds."""
         first = format_hour(parse_hour(start)) if start else None
         last = format_hour(parse_hour(end)) if end else None
-        states = self.state.list(status, first, last, limit, offset)
+        states = self.state.find(status, first, last, limit, offset)
         return Page(states, self.state.count(status, first, last))
 
     def read_csv(self, hour_text: str) -> tuple[TaskState, bytes]:
