@@ -471,8 +471,8 @@ def test_openapi_document_is_valid_and_lists_every_endpoint(client: FlaskClient)
         ("/readyz", "get"),
         ("/metrics", "get"),
     }
-    legacy_body = spec["paths"]["/get_task_state"]["get"]["requestBody"]["content"]["application/json"]
-    assert legacy_body["schema"] == {"$ref": "#/components/schemas/LegacyTaskQuery"}
+    prototype_body = spec["paths"]["/get_task_state"]["get"]["requestBody"]["content"]["application/json"]
+    assert prototype_body["schema"] == {"$ref": "#/components/schemas/PrototypeTaskQuery"}
     docs = client.get("/docs")
     assert docs.status_code == 200
     assert "/openapi.json" in docs.get_data(as_text=True)

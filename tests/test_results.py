@@ -189,7 +189,7 @@ def test_write_then_read_round_trips_utf8_csv(store: ResultStore, backend: Backe
     assert store.read(HOUR) == data
     rows = list(csv.reader(io.StringIO(store.read(HOUR).decode("utf-8"))))
     assert rows[0] == ["domain_code", "rank", "page_title", "views"]
-    assert [row[2] for row in rows[1:]] == [page.title for page in PAGES]
+    assert [row[2] for row in rows[1:]] == [page.page_title for page in PAGES]
     assert backend.keys() == [KEY]
 
 
