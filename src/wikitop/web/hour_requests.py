@@ -53,14 +53,14 @@ class TaskSlice:
     total: int
 
 
+@dataclass
 class HourRequests:
     """The API's use of the state store, the result store and the queue; built once per process."""
 
-    def __init__(self, settings: Settings, state: StateStore, results: ResultStore, queue: HourQueue) -> None:
-        self.settings = settings
-        self.state = state
-        self.results = results
-        self.queue = queue
+    settings: Settings
+    state: StateStore
+    results: ResultStore
+    queue: HourQueue
 
     def ask(self, start: str, end: str | None, force: bool = False) -> Asked:
         """Validate START..END whole, record the hours as tasks and submit those that need work."""
