@@ -1,6 +1,6 @@
 """The task queue: one Celery task per hour; embedded SQLite broker by default, Redis for scale-out.
 
-`HourQueue` is the contract the API, the CLI's services and the worker use; `CeleryHourQueue`
+`HourQueue` is the contract that the API and the retries of the task publish through; `CeleryHourQueue`
 (wikitop.queue.hour_queue) implements it, and the task lives in wikitop.queue.tasks:
 
     queue = CeleryHourQueue(settings)    # connects lazily to settings.resolved_broker_url
