@@ -10,7 +10,7 @@ from typing import Any
 from apiflask import APIBlueprint
 from flask import Response
 
-from wikitop.web.inputs import hour_requests
+from wikitop.web.inputs import current_hour_requests
 from wikitop.web.schemas import (
     AskedOut,
     AskHours,
@@ -43,7 +43,7 @@ def ask_hours(json_data: AskHours) -> AskedOut:
     The whole range is validated first. Hours that are queued, running or already have a result
     are not submitted again; failed ones are retried; `force` recomputes every hour of the range.
     """
-    return asked_out(hour_requests().ask(json_data.start, json_data.end, json_data.force))
+    return asked_out(current_hour_requests().ask(json_data.start, json_data.end, json_data.force))
 
 
 @bp.get("/reports")
@@ -53,7 +53,7 @@ def ask_hours(json_data: AskHours) -> AskedOut:
 def list_tasks(query_data: TaskListQuery) -> TaskListOut:
     """List task states, filtered by status and hour range, with paging."""
     q = query_data
-    tasks = hour_requests().list_tasks(q.status, q.start, q.end, q.limit, q.offset)
+    tasks = current_hour_requests().list_tasks(q.status, q.start, q.end, q.limit, q.offset)
     return TaskListOut(
         total=tasks.total, limit=q.limit, offset=q.offset, items=[task_out(s) for s in tasks.states]
     )
@@ -64,7 +64,7 @@ def list_tasks(query_data: TaskListQuery) -> TaskListOut:
 @bp.doc(responses={400: "Bad hour", 404: "The hour was never asked for"})
 def get_task(hour: str) -> TaskOut:
     """Get the state of one hour's task (hour as 2020010115 or 2020-01-01T15)."""
-    return task_out(hour_requests().get(hour))
+    return task_out(current_hour_requests().get(hour))
 
 
 @bp.get("/reports/<hour>/top")
@@ -73,7 +73,7 @@ def get_task(hour: str) -> TaskOut:
 @bp.doc(responses={400: "Bad hour or parameter", 404: NOT_FOUND})
 def get_top(hour: str, query_data: TopQuery) -> TopOut:
     """Get the hour's top pages, of one domain code or all, at most `limit` per domain code."""
-    state, rows = hour_requests().top(hour, query_data.domain, query_data.limit)
+    state, rows = current_hour_requests().top(hour, query_data.domain, query_data.limit)
     return top_out(state.hour, query_data.domain, query_data.limit, rows)
 
 
@@ -81,6 +81,6 @@ def get_top(hour: str, query_data: TopQuery) -> TopOut:
 @bp.doc(responses=CSV_RESPONSES)
 def get_result_csv(hour: str) -> Response:
     """Download the hour's result file: `domain_code,rank,page_title,views`."""
-    state, data = hour_requests().read_csv(hour)
+    state, data = current_hour_requests().read_csv(hour)
     disposition = f'inline; filename="top-{state.hour}.csv"'
     return Response(data, mimetype="text/csv", headers={"Content-Disposition": disposition})

@@ -11,7 +11,7 @@ from wikitop.settings import Settings, load_settings
 from wikitop.web import api_v1, prototype
 from wikitop.web.errors import register_error_handlers
 from wikitop.web.hour_requests import HourRequests
-from wikitop.web.inputs import EXTENSION, hour_requests
+from wikitop.web.inputs import EXTENSION, current_hour_requests
 from wikitop.web.observability import register_metrics
 from wikitop.web.schemas import HealthOut
 
@@ -60,7 +60,7 @@ def healthz() -> HealthOut:
 @health.doc(responses={503: "A dependency failed: `checks` names it and why"})
 def readyz() -> tuple[HealthOut, int]:
     """Readiness: the state store and the queue's broker answer a ping."""
-    checks = hour_requests().readiness()
+    checks = current_hour_requests().readiness()
     ready = all(result == "ok" for result in checks.values())
     failed = ", ".join(name for name, result in checks.items() if result != "ok")
     status = "ready" if ready else f"not ready: {failed} failed"

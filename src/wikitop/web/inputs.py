@@ -14,7 +14,7 @@ EXTENSION = "wikitop"
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def hour_requests() -> HourRequests:
+def current_hour_requests() -> HourRequests:
     """The HourRequests that create_app built for this app."""
     return cast(HourRequests, current_app.extensions[EXTENSION])
 

@@ -8,7 +8,7 @@ from apiflask import APIBlueprint, abort
 from flask import Response
 from pydantic import BaseModel
 
-from wikitop.web.inputs import hour_requests, read_payload
+from wikitop.web.inputs import current_hour_requests, read_payload
 from wikitop.web.schemas import (
     PrototypeAsk,
     PrototypeAskedOut,
@@ -35,7 +35,7 @@ def ask_page_views() -> PrototypeAskedOut:
     and inclusive, sent as the body of a GET or POST, or as query parameters.
     """
     payload = read_payload(PrototypeAsk)
-    asked = hour_requests().ask(payload.start_date, payload.end_date)
+    asked = current_hour_requests().ask(payload.start_date, payload.end_date)
     return PrototypeAskedOut(
         message=asked.message, tasks=[prototype_task_out(state) for state in asked.states]
     )
@@ -51,7 +51,7 @@ def get_task_state() -> Response:
     As in the prototype: `{"date": "2020010115"}` as the body of a GET or POST, or `?date=2020010115`.
     """
     query = read_payload(PrototypeTaskQuery)
-    state = hour_requests().find(query.date)
+    state = current_hour_requests().find(query.date)
     if state is None:
         abort(404, NOT_FOUND)
     # The hot path of pollers: Pydantic's own JSON encoder, rather than dump-then-jsonify, halves

@@ -83,6 +83,8 @@ class PrototypeTaskQuery(_Input):
 class TaskOut(BaseModel):
     """The state of one hour's task, with the provenance of its result and links to it."""
 
+    # Declared rather than derived from TaskState: these fields are the API's contract and carry its
+    # documentation; their values are read from the TaskState itself (from_attributes).
     model_config = ConfigDict(from_attributes=True)
 
     hour: str = Field(description="YYYYMMDDHH, UTC")
