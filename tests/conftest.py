@@ -42,6 +42,7 @@ def workspace(tmp_path: Path, clean_environment: None) -> Iterator[Workspace]:
         "WIKITOP_DUMPS_URL": str(tmp_path / "mirror"),
         "WIKITOP_BLACKLIST_URL": str(blacklist),
         "WIKITOP_HTTP_BACKOFF_S": "0.01",
+        "WIKITOP_RETRY_BACKOFF_S": "0.01",
     }
     yield Workspace(tmp_path, env)
 

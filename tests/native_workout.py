@@ -71,7 +71,7 @@ def main() -> None:
                     return io.BytesIO(data)
 
                 ranking = rank_stream(open_stream, Blacklist.parse(blacklist), top_n, block_bytes, "native")
-                rows = [(p.domain, p.rank, p.title, p.views) for p in ranking.pages]
+                rows = [(p.domain_code, p.rank, p.page_title, p.views) for p in ranking.pages]
                 expected = reference_rank(data, blacklist, top_n)
                 case = f"seed {seed}, top {top_n}, blocks of {block_bytes} bytes"
                 if len(opened) != 1:

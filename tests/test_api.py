@@ -165,7 +165,7 @@ BAD_ASKS = [
     pytest.param({"start": "2020010115", "end": ["2020010116"]}, "valid string", id="list-instead-of-string"),
     pytest.param({"end": "2020010115"}, "Field required", id="missing-start"),
 ]
-LEGACY_NAMES = {"start": "start_date", "end": "end_date"}
+PROTOTYPE_NAMES = {"start": "start_date", "end": "end_date"}
 
 
 def _assert_nothing_enqueued(services: Services, queue: RecordingQueue) -> None:
@@ -177,11 +177,11 @@ def _assert_nothing_enqueued(services: Services, queue: RecordingQueue) -> None:
 def test_bad_ask_is_400_naming_the_problem(
     client: FlaskClient, services: Services, queue: RecordingQueue, payload: dict[str, Any], problem: str
 ) -> None:
-    legacy = {LEGACY_NAMES[key]: value for key, value in payload.items()}
+    prototype = {PROTOTYPE_NAMES[key]: value for key, value in payload.items()}
     for response in (
         client.post("/api/v1/reports", json=payload),
-        client.get("/ask_page_views", json=legacy),
-        client.post("/ask_page_views", json=legacy),
+        client.get("/ask_page_views", json=prototype),
+        client.post("/ask_page_views", json=prototype),
     ):
         assert response.status_code == 400, response.get_data(as_text=True)
         assert problem in _json(response)["message"]
@@ -296,9 +296,9 @@ def test_asking_again_enqueues_and_submits_nothing(client: FlaskClient, queue: R
     again = client.post("/api/v1/reports", json={"start": "2020010114", "end": "2020010116"})
     assert again.status_code == 202
     assert _json(again)["submitted"] == ["2020010114"]
-    legacy = client.get("/ask_page_views", json={"start_date": "2020010115", "end_date": "2020010117"})
-    assert legacy.status_code == 202
-    assert "0 submitted" in _json(legacy)["message"]
+    prototype = client.get("/ask_page_views", json={"start_date": "2020010115", "end_date": "2020010117"})
+    assert prototype.status_code == 202
+    assert "0 submitted" in _json(prototype)["message"]
     assert [hour for hour, _ in queue.submitted] == ["2020010115", "2020010116", "2020010117", "2020010114"]
 
 
@@ -471,8 +471,8 @@ def test_openapi_document_is_valid_and_lists_every_endpoint(client: FlaskClient)
         ("/readyz", "get"),
         ("/metrics", "get"),
     }
-    legacy_body = spec["paths"]["/get_task_state"]["get"]["requestBody"]["content"]["application/json"]
-    assert legacy_body["schema"] == {"$ref": "#/components/schemas/LegacyTaskQuery"}
+    prototype_body = spec["paths"]["/get_task_state"]["get"]["requestBody"]["content"]["application/json"]
+    assert prototype_body["schema"] == {"$ref": "#/components/schemas/PrototypeTaskQuery"}
     docs = client.get("/docs")
     assert docs.status_code == 200
     assert "/openapi.json" in docs.get_data(as_text=True)

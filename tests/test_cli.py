@@ -12,6 +12,8 @@ import pytest
 from support.dumpgen import DumpSpec
 from support.reference import reference_rank
 from support.workspace import Workspace
+from wikitop import cli
+from wikitop.queue.followup import retry_countdown_s
 
 
 def read_rows(path: Path) -> tuple[list[str], list[tuple[str, int, str, int]]]:
@@ -106,6 +108,22 @@ def test_corrupt_dump_fails_after_max_tries_with_the_reason(workspace: Workspace
     assert state["status"] == "failed"
     assert state["try_count"] == 2
     assert "try 2/2: corrupt or truncated gzip stream" in state["error"]
+
+
+def test_run_waits_between_tries_as_the_queue_does(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = workspace.add_dump("2020010115")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    waits: list[float] = []
+    # The clock is the only stand-in: the waits are recorded instead of slept.
+    monkeypatch.setattr(cli, "sleep", waits.append, raising=False)
+
+    result = workspace.run("run", "2020010115", WIKITOP_MAX_TRIES="3", WIKITOP_RETRY_BACKOFF_S="7")
+
+    assert result.exit_code == 1
+    # The queue's rule (WIKITOP_RETRY_BACKOFF_S, doubling), not the HTTP client's backoff.
+    assert waits == [retry_countdown_s(1, 7.0), retry_countdown_s(2, 7.0)] == [7.0, 14.0]
 
 
 def test_status_reports_provenance(workspace: Workspace) -> None:

@@ -20,7 +20,7 @@ from wikitop.ranking import native, rank_stream
 data = b"en B 5 0\\nen C%20D 7 0\\nen A 9 0\\nde X 1 0\\n"
 ranking = rank_stream(lambda: io.BytesIO(data), Blacklist.parse(b"en C D\\n"), 2)
 print(native.AVAILABLE, percent_decode.__module__, "pyarrow" in sys.modules)
-print([(p.domain, p.rank, p.title, p.views) for p in ranking.pages], ranking.lines_read)
+print([(p.domain_code, p.rank, p.page_title, p.views) for p in ranking.pages], ranking.lines_read)
 """
 
 

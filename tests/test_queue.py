@@ -1,4 +1,4 @@
-"""The queue without worker processes: HourQueue on the embedded queue and Redis, the task, the reconciler.
+"""The queue without worker processes: CeleryHourQueue on the embedded queue and Redis, the task, the reconciler.
 
 Real parts throughout: SQLite state, kombu's SQL transport on a temp file, a real Redis. The worker
 and serve processes are exercised in test_service_e2e.py.
@@ -25,9 +25,10 @@ from support.requirements import server_unavailable
 from support.server import FakeWikimedia
 from wikitop.hours import current_hour, format_hour, parse_hour
 from wikitop.pipeline import Outcome, process_hour
-from wikitop.queue import BrokerUnavailableError, HourQueue
+from wikitop.queue import HourQueue
 from wikitop.queue.app import QUEUE_NAME, REDIS_VISIBILITY_TIMEOUT_S, TASK_NAME, celery_config
 from wikitop.queue.followup import give_up_at, next_check_at, retry_countdown_s
+from wikitop.queue.hour_queue import BrokerUnavailableError, CeleryHourQueue
 from wikitop.queue.reconciler import Reconciler, sweep_stale_files
 from wikitop.queue.tasks import WorkerContext, run_hour
 from wikitop.settings import Settings, load_settings
@@ -83,8 +84,8 @@ def state(settings: Settings) -> Iterator[StateStore]:
 
 
 @pytest.fixture
-def queue(settings: Settings) -> Iterator[HourQueue]:
-    hour_queue = HourQueue(settings)
+def queue(settings: Settings) -> Iterator[CeleryHourQueue]:
+    hour_queue = CeleryHourQueue(settings)
     yield hour_queue
     hour_queue.close()
 
@@ -116,7 +117,7 @@ def mark_unavailable(state: StateStore, hour: str) -> TaskState:
     return found
 
 
-# --- configuration and HourQueue ---------------------------------------------------------------
+# --- configuration and CeleryHourQueue ---------------------------------------------------------
 
 
 def test_celery_config_acks_late_and_hands_back_lost_messages(tmp_path: Path) -> None:
@@ -130,7 +131,7 @@ def test_celery_config_acks_late_and_hands_back_lost_messages(tmp_path: Path) ->
     assert "visibility_timeout" not in embedded["broker_transport_options"]
 
 
-def test_embedded_queue_counts_and_prunes_messages(settings: Settings, queue: HourQueue) -> None:
+def test_embedded_queue_counts_and_prunes_messages(settings: Settings, queue: CeleryHourQueue) -> None:
     queue.ping()
     assert queue.depth() == 0
     queue.submit(H15)
@@ -169,7 +170,7 @@ def test_processes_starting_together_on_a_new_embedded_queue_all_succeed(tmp_pat
 @pytest.mark.redis
 def test_redis_queue_survives_a_flush(tmp_path: Path) -> None:
     client = redis_or_skip()
-    queue = HourQueue(make_settings(tmp_path, broker_url=REDIS_URL))
+    queue = CeleryHourQueue(make_settings(tmp_path, broker_url=REDIS_URL))
     try:
         queue.submit(H15)
         assert queue.depth() == 1
@@ -183,7 +184,7 @@ def test_redis_queue_survives_a_flush(tmp_path: Path) -> None:
 
 
 def test_unreachable_broker_is_a_clear_error(tmp_path: Path) -> None:
-    queue = HourQueue(make_settings(tmp_path, broker_url="redis://:secret@127.0.0.1:9/0"))
+    queue = CeleryHourQueue(make_settings(tmp_path, broker_url="redis://:secret@127.0.0.1:9/0"))
     started = time.monotonic()
     try:
         with pytest.raises(BrokerUnavailableError) as caught:
@@ -219,7 +220,7 @@ def test_unavailable_checks_double_from_first_wait_to_the_cap() -> None:
 
 
 @pytest.fixture
-def context(settings: Settings, queue: HourQueue) -> Iterator[WorkerContext]:
+def context(settings: Settings, queue: CeleryHourQueue) -> Iterator[WorkerContext]:
     worker_context = WorkerContext(settings, queue)
     yield worker_context
     worker_context.close()
@@ -256,7 +257,7 @@ def test_last_failed_attempt_is_not_published_again(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, max_tries=1)
     dump = write_hour(Path(settings.dumps_url), parse_hour(H15), SMALL)
     dump.write_bytes(b"not gzip at all")
-    context = WorkerContext(settings, HourQueue(settings))
+    context = WorkerContext(settings, CeleryHourQueue(settings))
     try:
         assert run_hour(context, H15, False) == "failed"
         assert waiting_messages(settings) == []
@@ -355,7 +356,7 @@ def test_recent_missing_dump_stays_unavailable(context: WorkerContext, state: St
 
 
 @pytest.fixture
-def reconciler(settings: Settings, state: StateStore, queue: HourQueue) -> Reconciler:
+def reconciler(settings: Settings, state: StateStore, queue: CeleryHourQueue) -> Reconciler:
     return Reconciler(settings, state, queue, "reconciler-1")
 
 
@@ -418,7 +419,7 @@ def test_a_worker_renewing_its_lease_during_a_pass_keeps_its_hour(
 
 
 def test_lost_message_is_published_again_once_the_queue_is_empty(
-    settings: Settings, state: StateStore, queue: HourQueue, reconciler: Reconciler
+    settings: Settings, state: StateStore, queue: CeleryHourQueue, reconciler: Reconciler
 ) -> None:
     state.enqueue([H15, H16], 3)
     later = datetime.now(UTC) + timedelta(seconds=settings.stale_queued_s + 1)

@@ -30,7 +30,7 @@ Ranker = Callable[[bytes, bytes, int], Result]
 
 
 def as_result(ranking: Ranking) -> Result:
-    rows = [(page.domain, page.rank, page.title, page.views) for page in ranking.pages]
+    rows = [(page.domain_code, page.rank, page.page_title, page.views) for page in ranking.pages]
     return rows, ranking.lines_read, ranking.lines_skipped
 
 

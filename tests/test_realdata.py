@@ -35,7 +35,7 @@ pytestmark = [
 
 
 def rows_of(ranking: Ranking) -> list[tuple[str, int, str, int]]:
-    return [(page.domain, page.rank, page.title, page.views) for page in ranking.pages]
+    return [(page.domain_code, page.rank, page.page_title, page.views) for page in ranking.pages]
 
 
 def rank_bytes(data: bytes, blacklist: Blacklist, top_n: int, engine: Engine) -> Ranking:
@@ -99,8 +99,8 @@ def test_full_blacklist_removes_one_line_of_the_flood_sample(
     path = SAMPLES / "mflood_sample_pageviews_flood_grep.txt.gz"
     kept = rank_dump(path, full_blacklist, EVERYTHING, engine=engine)
     everything = rank_dump(path, Blacklist.empty(), EVERYTHING, engine=engine)
-    removed = {(p.domain, p.title, p.views) for p in everything.pages} - {
-        (p.domain, p.title, p.views) for p in kept.pages
+    removed = {(p.domain_code, p.page_title, p.views) for p in everything.pages} - {
+        (p.domain_code, p.page_title, p.views) for p in kept.pages
     }
     assert removed == {("en", "London_Beer_Flood", 2)}
     assert len(kept.pages) == len(everything.pages) - 1
@@ -128,7 +128,7 @@ def test_mycaule_tail_matches_reference(
 def test_mycaule_tail_keeps_every_zu_line(engine: Engine) -> None:
     path = SAMPLES / "mycaule_pageviews-20200601-010000_tail1000.gz"
     ranking = rank_dump(path, Blacklist.empty(), EVERYTHING, engine=engine)
-    assert sum(page.domain == "zu" for page in ranking.pages) == 41
+    assert sum(page.domain_code == "zu" for page in ranking.pages) == 41
 
 
 @pytest.mark.parametrize("top_n", [1, 3, 25])

@@ -30,7 +30,7 @@ from wikitop.errors import BackendMissingError, ConfigError, WikitopError
 from wikitop.hours import dump_path, result_path
 from wikitop.pipeline import Outcome, process_hour
 from wikitop.ranking import RankedPage, rank_dump
-from wikitop.results import ResultStore, backend_missing_error, render_csv
+from wikitop.results import ResultStore, backend_missing_error, read_csv, render_csv
 from wikitop.services import build_services
 from wikitop.settings import load_settings
 
@@ -189,8 +189,18 @@ def test_write_then_read_round_trips_utf8_csv(store: ResultStore, backend: Backe
     assert store.read(HOUR) == data
     rows = list(csv.reader(io.StringIO(store.read(HOUR).decode("utf-8"))))
     assert rows[0] == ["domain_code", "rank", "page_title", "views"]
-    assert [row[2] for row in rows[1:]] == [page.title for page in PAGES]
+    assert [row[2] for row in rows[1:]] == [page.page_title for page in PAGES]
     assert backend.keys() == [KEY]
+
+
+def test_read_csv_gives_back_the_ranked_pages_render_csv_wrote() -> None:
+    assert read_csv(render_csv(PAGES)) == PAGES
+    assert read_csv(render_csv([])) == []
+
+
+def test_read_csv_refuses_a_file_with_another_header() -> None:
+    with pytest.raises(ValueError, match="not a result file"):
+        read_csv(b"domain,rank,title,views\nen,1,A,5\n")
 
 
 def test_location_is_the_base_url_and_the_hours_path(store: ResultStore, backend: Backend) -> None:

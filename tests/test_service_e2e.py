@@ -33,8 +33,8 @@ from support.reference import Row, reference_rank
 from support.requirements import server_unavailable
 from support.server import FakeWikimedia, Fault
 from wikitop.hours import current_hour, dump_path, format_hour, parse_hour
-from wikitop.queue import HourQueue
 from wikitop.queue.app import QUEUE_NAME
+from wikitop.queue.hour_queue import CeleryHourQueue
 from wikitop.settings import load_settings
 from wikitop.state import StateStore, TaskState, TaskStatus, open_state_store
 
@@ -165,7 +165,7 @@ class Service:
             }
         )
         self.state: StateStore = open_state_store(self.settings.resolved_state_url)
-        self.queue = HourQueue(self.settings)
+        self.queue = CeleryHourQueue(self.settings)
         self.processes: list[subprocess.Popen[bytes]] = []
         self._logs: list[BinaryIO] = []
 

@@ -5,21 +5,22 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
+from time import sleep
 from typing import Any, NoReturn
 
 import click
 
 from wikitop import __version__
 from wikitop.errors import ConfigError, UsageError, WikitopError
-from wikitop.hours import EXPECTED_FORM, format_hour, hour_range
+from wikitop.hours import EXPECTED_FORM, format_hour, hour_range, parse_hour
 from wikitop.pipeline import HourResult, Outcome, process_hour
 from wikitop.progress import Progress
-from wikitop.services import Services, build_services
+from wikitop.queue.followup import retry_delay_s
+from wikitop.services import Services, ask_hours, build_services, warm_up
 from wikitop.settings import Settings, load_settings
 from wikitop.state import TaskState
 
@@ -50,9 +51,11 @@ def run(start: str | None, end: str | None, force: bool, jobs: int | None) -> No
     hours = _hours(start, end, settings)
     with _services(settings) as services:
         _require_blacklist(services)
-        services.state.enqueue([format_hour(hour) for hour in hours], settings.max_tries)
+        asked = ask_hours(services.state, hours, settings.max_tries, force)
+        # This process is the worker: it visits every hour, not only those to dispatch, because
+        # process_hour also recomputes stale results and reports the fresh ones as cached.
         # One more job than download slots: a slot freed by a finished download is taken at once.
-        results = _run_hours(hours, services, force, jobs or settings.download_concurrency + 1)
+        results = _run_hours(asked.hours, services, force, jobs or settings.download_concurrency + 1)
     _print_summary(results)
     sys.exit(0 if all(result.outcome.done for result in results) else 1)
 
@@ -143,21 +146,20 @@ def _require_blacklist(services: Services) -> None:
         sys.exit(1)
 
 
-def _run_hours(hours: list[datetime], services: Services, force: bool, jobs: int) -> list[HourResult]:
+def _run_hours(hours: list[str], services: Services, force: bool, jobs: int) -> list[HourResult]:
     progress = Progress(len(hours), enabled=sys.stderr.isatty())
-    work: Callable[[datetime], HourResult] = lambda hour: _run_one(hour, services, force, progress)  # noqa: E731
+    work: Callable[[str], HourResult] = lambda hour: _run_one(hour, services, force, progress)  # noqa: E731
     with progress, ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="hour") as pool:
         return list(pool.map(work, hours))
 
 
-def _run_one(hour: datetime, services: Services, force: bool, progress: Progress) -> HourResult:
-    """Process one hour, retrying failed attempts (with backoff) until it succeeds or tries run out."""
-    delay_s = services.settings.http_backoff_s
-    result = process_hour(hour, services, force=force, progress=progress.add_bytes)
+def _run_one(hour: str, services: Services, force: bool, progress: Progress) -> HourResult:
+    """Process one hour, retrying failed attempts as the queue does, until it succeeds or tries run out."""
+    moment = parse_hour(hour)
+    result = process_hour(moment, services, force=force, progress=progress.add_bytes)
     while result.outcome is Outcome.RETRY:
-        time.sleep(delay_s)
-        delay_s = min(delay_s * 2, 60.0)
-        result = process_hour(hour, services, force=force, progress=progress.add_bytes)
+        sleep(retry_delay_s(services.state, hour, services.settings))
+        result = process_hour(moment, services, force=force, progress=progress.add_bytes)
     progress.hour_done(result)
     return result
 
@@ -219,8 +221,11 @@ def worker(concurrency: int | None, loglevel: str) -> None:
     per machine; every worker of a machine shares its download cap. On SIGTERM running hours finish.
     """
     settings = _settings()
-    with _services(settings):
-        pass  # fail now, with a message, on a bad state URL; this also upgrades the state schema
+    try:
+        warm_up(settings)
+    except WikitopError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
     # Imported here so that the other commands do not load Celery.
     from wikitop.queue.worker import run_worker
 

@@ -1,4 +1,4 @@
-"""Result files: render a Ranking as CSV and store it atomically under one fsspec URL.
+"""Result files: render ranked pages as CSV and read them back, stored atomically under one fsspec URL.
 
 A local directory (the default), `s3://bucket/prefix`, `gs://...` or `memory://` all go through
 fsspec. Atomicity: locally the file is written next to its final path and renamed over it; on
@@ -24,6 +24,7 @@ from wikitop.errors import BackendMissingError, ConfigError, WikitopError
 from wikitop.hours import result_path
 from wikitop.ranking import RankedPage
 
+# A contract with the files' readers; the same names, in the same order, as RankedPage's fields.
 CSV_HEADER = ("domain_code", "rank", "page_title", "views")
 S3_INSTALL_HINT = 'pip install "wikitop[s3]"'
 S3_PROTOCOLS = frozenset({"s3", "s3a"})
@@ -36,8 +37,17 @@ def render_csv(pages: list[RankedPage]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_HEADER)
-    writer.writerows((page.domain, page.rank, page.title, page.views) for page in pages)
+    writer.writerows((page.domain_code, page.rank, page.page_title, page.views) for page in pages)
     return buffer.getvalue().encode("utf-8")
+
+
+def read_csv(data: bytes) -> list[RankedPage]:
+    """Parse a result file written by render_csv back into ranked pages."""
+    reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
+    header = tuple(next(reader, ()))
+    if header != CSV_HEADER:
+        raise ValueError(f"not a result file: its header is {header!r}, expected {CSV_HEADER!r}")
+    return [RankedPage(domain, int(rank), title, int(views)) for domain, rank, title, views in reader]
 
 
 class ResultStore:

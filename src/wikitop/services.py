@@ -1,15 +1,21 @@
-"""build_services: the one place where concrete backends are chosen from the settings and wired."""
+"""build_services: the one place where concrete backends are chosen from the settings and wired.
+
+Also what every entry point does with them: warm them up before serving, and ask for hours.
+"""
 
 from __future__ import annotations
 
 import os
 import socket
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from wikitop.blacklist_cache import BlacklistCache
 from wikitop.download import DownloadSlots, HttpFetcher
 from wikitop.dumps import DumpSource
+from wikitop.hours import format_hour
+from wikitop.queue import HourQueue
 from wikitop.results import ResultStore
 from wikitop.settings import Settings
 from wikitop.state import StateStore, open_state_store
@@ -33,6 +39,14 @@ class Services:
         self.state.close()
 
 
+@dataclass(frozen=True)
+class AskedHours:
+    """Hours recorded as tasks: all of them (YYYYMMDDHH, in order) and those to hand to a worker."""
+
+    hours: list[str]
+    to_dispatch: list[str]
+
+
 def build_services(settings: Settings) -> Services:
     """Wire the backends named by the settings (SQLite/PostgreSQL state, local/S3 results, HTTP/local dumps)."""
     data_dir = Path(settings.data_dir)
@@ -51,3 +65,38 @@ def build_services(settings: Settings) -> Services:
         ),
         fetcher=fetcher,
     )
+
+
+def open_queue(settings: Settings) -> HourQueue:
+    """The queue of the settings' broker (Celery is imported only here, when a queue is opened)."""
+    from wikitop.queue.hour_queue import CeleryHourQueue
+
+    return CeleryHourQueue(settings)
+
+
+def warm_up(settings: Settings, *, require_broker: bool = False) -> None:
+    """Open the backends once and close them, before serving: the state schema is upgraded and the
+    embedded queue created by this one process, and a bad setting fails here with its message.
+
+    A remote broker (Redis) is checked only with `require_broker`: the API reports it in /readyz and
+    a worker waits for it, so either may start before it; `wikitop serve` starts nothing without it.
+    """
+    build_services(settings).close()
+    from wikitop.queue.app import embedded_queue_path
+
+    if require_broker or embedded_queue_path(settings.resolved_broker_url) is not None:
+        queue = open_queue(settings)
+        try:
+            queue.ping()
+        finally:
+            queue.close()
+
+
+def ask_hours(state: StateStore, hours: list[datetime], max_tries: int, force: bool) -> AskedHours:
+    """Record the hours as tasks and pick those to dispatch: new and re-armed ones, every one if `force`.
+
+    Hours queued, running or done are not dispatched again: asking twice downloads once.
+    """
+    keys = [format_hour(hour) for hour in hours]
+    needing_work = state.enqueue(keys, max_tries)
+    return AskedHours(keys, keys if force else needing_work)

@@ -24,7 +24,7 @@ from types import FrameType
 from typing import Any
 
 from wikitop.errors import UsageError
-from wikitop.services import build_services
+from wikitop.services import warm_up
 from wikitop.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,19 +50,13 @@ def serve(
     settings: Settings, host: str, port: int, workers: int, api_workers: int, shutdown_timeout_s: float
 ) -> int:
     """Run the API and a worker with `workers` processes until SIGTERM/SIGINT; return the exit code."""
-    from wikitop.queue import HourQueue
     from wikitop.queue.app import describe_broker
 
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s: %(levelname)s/wikitop-serve] %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration plugin otherwise
     check_port_free(host, port)
-    # Upgrade the state schema and create the queue once, before the children race to.
-    build_services(settings).close()
-    queue = HourQueue(settings)
-    try:
-        queue.ping()
-    finally:
-        queue.close()
+    # Once, before the children race to upgrade the schema and create the queue.
+    warm_up(settings, require_broker=True)
     log.info(
         "API on http://%s:%d (docs at /docs); %d worker process(es); queue %s; state %s; results %s",
         f"[{host}]" if ":" in host else host,

@@ -20,6 +20,15 @@ def retry_countdown_s(try_count: int, backoff_s: float) -> float:
     return min(backoff_s * 2.0 ** max(try_count - 1, 0), RETRY_MAX_S)
 
 
+def retry_delay_s(state: StateStore, hour: str, settings: Settings) -> float:
+    """Seconds before the next attempt at `hour`, after the failed attempt its state counts.
+
+    The one retry rule of the queue's workers and of `wikitop run`; max_tries bounds the attempts.
+    """
+    task = state.get(hour)
+    return retry_countdown_s(task.try_count if task else 1, settings.retry_backoff_s)
+
+
 def give_up_at(hour: str) -> datetime:
     """The moment after which a dump still not published counts as failed."""
     return parse_hour(hour) + UNAVAILABLE_GIVE_UP

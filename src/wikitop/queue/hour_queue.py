@@ -1,4 +1,4 @@
-"""HourQueue: publish one compute task per hour, and tell how many wait."""
+"""CeleryHourQueue: the HourQueue that publishes Celery tasks to the settings' broker."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class BrokerUnavailableError(WikitopError):
     """The task queue's broker cannot be reached."""
 
 
-class HourQueue:
+class CeleryHourQueue:
     """Publishes `wikitop.compute_hour` tasks to the settings' broker; connects on first use."""
 
     def __init__(self, settings: Settings, app: Celery | None = None) -> None:

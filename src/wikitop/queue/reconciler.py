@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from wikitop.queue.followup import give_up, give_up_at, next_check_at
-from wikitop.queue.hour_queue import BrokerUnavailableError, HourQueue
+from wikitop.queue.hour_queue import BrokerUnavailableError, CeleryHourQueue
 from wikitop.settings import Settings
 from wikitop.state import StateStore, TaskState, TaskStatus
 
@@ -35,7 +35,7 @@ _PAGE_ROWS = 500
 class Reconciler:
     """Runs a reconciling pass every `reconcile_interval_s` in a thread of the worker's main process."""
 
-    def __init__(self, settings: Settings, state: StateStore, queue: HourQueue, name: str) -> None:
+    def __init__(self, settings: Settings, state: StateStore, queue: CeleryHourQueue, name: str) -> None:
         self._settings = settings
         self._state = state
         self._queue = queue

@@ -14,9 +14,10 @@ from wikitop.errors import WikitopError
 from wikitop.hours import parse_hour
 from wikitop.logs import log_context
 from wikitop.pipeline import HourResult, Outcome, process_hour
+from wikitop.queue import HourQueue
 from wikitop.queue.app import TASK_NAME
-from wikitop.queue.followup import give_up, give_up_at, retry_countdown_s
-from wikitop.queue.hour_queue import BrokerUnavailableError, HourQueue
+from wikitop.queue.followup import give_up, give_up_at, retry_delay_s
+from wikitop.queue.hour_queue import BrokerUnavailableError, CeleryHourQueue
 from wikitop.services import Services, build_services
 from wikitop.settings import Settings
 
@@ -60,7 +61,7 @@ class WorkerContext:
 
 def register_tasks(app: Celery, settings: Settings) -> WorkerContext:
     """Register `wikitop.compute_hour` on `app`; its Services are built once per worker process."""
-    context = WorkerContext(settings, HourQueue(settings, app))
+    context = WorkerContext(settings, CeleryHourQueue(settings, app))
 
     def compute_hour(hour: str, force: bool = False) -> str:
         """Give `hour` (YYYYMMDDHH) a fresh result, recomputing it if `force`; return the outcome."""
@@ -96,9 +97,7 @@ def _give_up(result: HourResult, services: Services) -> None:
 
 
 def _schedule_retry(hour: str, services: Services, queue: HourQueue) -> None:
-    state = services.state.get(hour)
-    countdown_s = retry_countdown_s(state.try_count if state else 1, services.settings.retry_backoff_s)
     try:
-        queue.submit(hour, countdown_s=countdown_s)
+        queue.submit(hour, countdown_s=retry_delay_s(services.state, hour, services.settings))
     except BrokerUnavailableError as exc:
         log.warning("retry of hour %s not published (the reconciler will): %s", hour, exc)

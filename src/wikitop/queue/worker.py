@@ -19,7 +19,7 @@ from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
 from wikitop.logs import configure_logging
 from wikitop.metrics import use_metrics_dir
 from wikitop.queue.app import describe_broker, make_app
-from wikitop.queue.hour_queue import HourQueue
+from wikitop.queue.hour_queue import CeleryHourQueue
 from wikitop.queue.reconciler import Reconciler
 from wikitop.queue.tasks import register_tasks
 from wikitop.settings import Settings
@@ -35,7 +35,7 @@ def run_worker(settings: Settings, concurrency: int, loglevel: str = "INFO") -> 
     app = make_app(settings)
     register_tasks(app, settings)
     name = f"wikitop-{os.getpid()}@{socket.gethostname()}"
-    _run_reconciler_with_worker(settings, HourQueue(settings, app), name)
+    _run_reconciler_with_worker(settings, CeleryHourQueue(settings, app), name)
     worker = app.Worker(
         hostname=name,
         pool_cls="prefork",
@@ -70,7 +70,7 @@ def _serve_metrics(settings: Settings) -> None:
     log.info("worker metrics on http://0.0.0.0:%d/metrics", settings.worker_metrics_port)
 
 
-def _run_reconciler_with_worker(settings: Settings, queue: HourQueue, name: str) -> None:
+def _run_reconciler_with_worker(settings: Settings, queue: CeleryHourQueue, name: str) -> None:
     """Start the reconciler once the worker is ready (its processes forked), stop it on shutdown."""
     running: list[Reconciler] = []
 

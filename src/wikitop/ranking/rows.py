@@ -16,11 +16,11 @@ Key = tuple[bytes, bytes]
 
 @dataclass(frozen=True)
 class RankedPage:
-    """One output row: a page's rank within its domain code, and its views."""
+    """One output row (a result file's line, an API row): a page's rank within its domain code, and its views."""
 
-    domain: str
+    domain_code: str
     rank: int
-    title: str
+    page_title: str
     views: int
 
 

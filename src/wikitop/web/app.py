@@ -5,14 +5,15 @@ from __future__ import annotations
 from apiflask import APIBlueprint, APIFlask
 
 from wikitop import __version__
-from wikitop.services import Services, build_services
+from wikitop.queue import HourQueue
+from wikitop.services import Services, build_services, open_queue
 from wikitop.settings import Settings, load_settings
-from wikitop.web import legacy, reports
+from wikitop.web import api_v1, prototype
 from wikitop.web.errors import register_error_handlers
-from wikitop.web.inputs import EXTENSION, current_service
+from wikitop.web.hour_requests import HourRequests
+from wikitop.web.inputs import EXTENSION, current_hour_requests
 from wikitop.web.observability import register_metrics
 from wikitop.web.schemas import HealthOut
-from wikitop.web.service import HourQueue, ReportService
 
 # Bodies are a few hundred bytes; anything much larger is a mistake or an attack.
 MAX_BODY_BYTES = 64 * 1024
@@ -36,23 +37,15 @@ def create_app(
     )
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, DESCRIPTION=DESCRIPTION)
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions[EXTENSION] = ReportService(
+    app.extensions[EXTENSION] = HourRequests(
         settings, services.state, services.results, queue or open_queue(settings)
     )
     register_error_handlers(app)
     register_metrics(app)
-    app.spec_processor(legacy.document_inputs)
-    for blueprint in (legacy.bp, reports.bp, health):
+    app.spec_processor(prototype.document_inputs)
+    for blueprint in (prototype.bp, api_v1.bp, health):
         app.register_blueprint(blueprint)
     return app
-
-
-def open_queue(settings: Settings) -> HourQueue:
-    """The broker's queue; imported here so that importing the web app loads no Celery."""
-    from wikitop.queue import HourQueue as CeleryHourQueue
-
-    queue: HourQueue = CeleryHourQueue(settings)
-    return queue
 
 
 @health.get("/healthz")
@@ -67,7 +60,7 @@ def healthz() -> HealthOut:
 @health.doc(responses={503: "A dependency failed: `checks` names it and why"})
 def readyz() -> tuple[HealthOut, int]:
     """Readiness: the state store and the queue's broker answer a ping."""
-    checks = current_service().readiness()
+    checks = current_hour_requests().readiness()
     ready = all(result == "ok" for result in checks.values())
     failed = ", ".join(name for name, result in checks.items() if result != "ok")
     status = "ready" if ready else f"not ready: {failed} failed"

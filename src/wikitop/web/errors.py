@@ -10,7 +10,7 @@ from flask import Request, request
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 
 from wikitop.errors import UsageError
-from wikitop.web.service import ResultNotReadyError, TaskNotFoundError
+from wikitop.web.hour_requests import ResultNotReadyError, TaskNotFoundError
 
 ErrorResponse = tuple[dict[str, Any], int, ResponseHeaderType]
 # The OpenAPI schema of every error body.

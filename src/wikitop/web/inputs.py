@@ -1,4 +1,4 @@
-"""What a view reads: the ReportService of its app, and a body or query validated by a Pydantic model."""
+"""What a view reads: the HourRequests of its app, and a body or query validated by a Pydantic model."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from apiflask import HTTPError
 from flask import current_app, request
 from pydantic import BaseModel, ValidationError
 
-from wikitop.web.service import ReportService
+from wikitop.web.hour_requests import HourRequests
 
 EXTENSION = "wikitop"
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def current_service() -> ReportService:
-    """The ReportService that create_app built for this app."""
-    return cast(ReportService, current_app.extensions[EXTENSION])
+def current_hour_requests() -> HourRequests:
+    """The HourRequests that create_app built for this app."""
+    return cast(HourRequests, current_app.extensions[EXTENSION])
 
 
 def read_payload(model: type[Model]) -> Model:

@@ -9,7 +9,7 @@ from flask import Response, g, request
 
 from wikitop.metrics import GaugeCollector, metrics, render
 from wikitop.state import TaskStatus
-from wikitop.web.inputs import current_service
+from wikitop.web.inputs import current_hour_requests
 
 bp = APIBlueprint("metrics", __name__, tag="Metrics")
 
@@ -39,7 +39,7 @@ def _record(response: Response) -> Response:
 @bp.doc(summary="Prometheus metrics", responses={200: "Metrics in Prometheus' text format"})
 def prometheus_metrics() -> Response:
     """Every API process's request metrics, plus tasks by state and the queue depth, read now."""
-    service = current_service()
+    service = current_hour_requests()
 
     def tasks_by_state() -> dict[str, float]:
         return {status.value: float(service.state.count(status=status)) for status in TaskStatus}

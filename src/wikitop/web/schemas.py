@@ -1,14 +1,20 @@
-"""The API's request and response bodies as Pydantic models: they validate input and document the API."""
+"""The API's request and response bodies as Pydantic models: they validate input and document the API.
+
+Responses are read from the dataclasses they show (`from_attributes`); the rows of a ranking and the
+provenance of a result are those dataclasses themselves.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from wikitop.hours import EXPECTED_FORM
-from wikitop.state import TaskState, TaskStatus
-from wikitop.web.service import Asked, TopRow
+from wikitop.ranking import RankedPage
+from wikitop.state import Provenance, TaskState, TaskStatus
+from wikitop.web.hour_requests import Asked
 
 HOUR_HELP = f"an hour, UTC: {EXPECTED_FORM}"
 MAX_PAGE = 1000
@@ -20,7 +26,7 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class AskReports(_Input):
+class AskHours(_Input):
     """Ask for the top pages of START..END (END inclusive, default START)."""
 
     model_config = ConfigDict(
@@ -32,7 +38,7 @@ class AskReports(_Input):
     force: bool = Field(False, description="recompute hours that already have a result")
 
 
-class ListReports(_Input):
+class TaskListQuery(_Input):
     """Filters and paging of the task list."""
 
     # Query strings carry text only: numbers are parsed from it.
@@ -54,7 +60,7 @@ class TopQuery(_Input):
     limit: int | None = Field(None, ge=1, le=100_000, description="pages per domain code (default: all)")
 
 
-class LegacyAsk(_Input):
+class PrototypeAsk(_Input):
     """The prototype's body of /ask_page_views (also accepted as query parameters)."""
 
     model_config = ConfigDict(
@@ -66,7 +72,7 @@ class LegacyAsk(_Input):
     end_date: str | None = Field(None, description="last hour (inclusive); default: the start hour")
 
 
-class LegacyTaskQuery(_Input):
+class PrototypeTaskQuery(_Input):
     """The prototype's body of /get_task_state (also accepted as a query parameter)."""
 
     model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [{"date": "2020010115"}]})
@@ -74,20 +80,12 @@ class LegacyTaskQuery(_Input):
     date: str = Field(description=HOUR_HELP)
 
 
-class ProvenanceOut(BaseModel):
-    """What produced a result."""
-
-    blacklist_sha256: str
-    top_n: int
-    dump_bytes: int
-    lines_read: int
-    lines_skipped: int
-    rows: int
-    duration_s: float
-
-
-class ReportOut(BaseModel):
+class TaskOut(BaseModel):
     """The state of one hour's task, with the provenance of its result and links to it."""
+
+    # Declared rather than derived from TaskState: these fields are the API's contract and carry its
+    # documentation; their values are read from the TaskState itself (from_attributes).
+    model_config = ConfigDict(from_attributes=True)
 
     hour: str = Field(description="YYYYMMDDHH, UTC")
     status: TaskStatus
@@ -101,8 +99,17 @@ class ReportOut(BaseModel):
     finished_at: datetime | None
     worker: str | None
     lease_expires_at: datetime | None
-    provenance: ProvenanceOut | None
-    links: dict[str, str] = Field(description="related resources: self, top, csv")
+    provenance: Provenance | None
+    links: dict[str, str] = Field(default_factory=dict, description="related resources: self, top, csv")
+
+    @model_validator(mode="after")
+    def _link(self) -> Self:
+        """Link the task to itself, and a success to its ranked pages and its file."""
+        base = f"/api/v1/reports/{self.hour}"
+        self.links = {"self": base}
+        if self.status is TaskStatus.SUCCESS:
+            self.links |= {"top": f"{base}/top", "csv": f"{base}.csv"}
+        return self
 
 
 class AskedOut(BaseModel):
@@ -110,25 +117,16 @@ class AskedOut(BaseModel):
 
     message: str
     submitted: list[str] = Field(description="hours published to the queue by this request")
-    tasks: list[ReportOut]
+    tasks: list[TaskOut]
 
 
-class ReportPage(BaseModel):
+class TaskListOut(BaseModel):
     """One page of task states."""
 
     total: int = Field(description="tasks matching the filters, over all pages")
     limit: int
     offset: int
-    items: list[ReportOut]
-
-
-class TopRowOut(BaseModel):
-    """One ranked page."""
-
-    domain_code: str
-    rank: int
-    page_title: str
-    views: int
+    items: list[TaskOut]
 
 
 class TopOut(BaseModel):
@@ -138,13 +136,16 @@ class TopOut(BaseModel):
     domain: str | None
     limit: int | None
     count: int
-    rows: list[TopRowOut]
+    rows: list[RankedPage]
 
 
-class LegacyTaskOut(BaseModel):
+class PrototypeTaskOut(BaseModel):
     """The prototype's task state: `date` is the hour; fields added since are optional for old clients."""
 
-    date: str
+    model_config = ConfigDict(from_attributes=True)
+
+    # Read from TaskState.hour; the prototype's clients know it as `date`.
+    date: str = Field(validation_alias=AliasChoices("date", "hour"))
     status: TaskStatus
     try_count: int
     max_tries: int
@@ -152,11 +153,11 @@ class LegacyTaskOut(BaseModel):
     error: str | None
 
 
-class LegacyAskedOut(BaseModel):
+class PrototypeAskedOut(BaseModel):
     """What /ask_page_views did."""
 
     message: str
-    tasks: list[LegacyTaskOut]
+    tasks: list[PrototypeTaskOut]
 
 
 class HealthOut(BaseModel):
@@ -166,56 +167,23 @@ class HealthOut(BaseModel):
     checks: dict[str, str] = Field(default_factory=dict)
 
 
-def report_out(state: TaskState) -> ReportOut:
+def task_out(state: TaskState) -> TaskOut:
     """Turn a task state into the /api/v1 representation."""
-    base = f"/api/v1/reports/{state.hour}"
-    links = {"self": base}
-    if state.status is TaskStatus.SUCCESS:
-        links |= {"top": f"{base}/top", "csv": f"{base}.csv"}
-    provenance = (
-        ProvenanceOut.model_validate(state.provenance, from_attributes=True) if state.provenance else None
-    )
-    return ReportOut(
-        hour=state.hour,
-        status=state.status,
-        try_count=state.try_count,
-        max_tries=state.max_tries,
-        data_path=state.data_path,
-        error=state.error,
-        created_at=state.created_at,
-        updated_at=state.updated_at,
-        started_at=state.started_at,
-        finished_at=state.finished_at,
-        worker=state.worker,
-        lease_expires_at=state.lease_expires_at,
-        provenance=provenance,
-        links=links,
-    )
+    return TaskOut.model_validate(state)
 
 
 def asked_out(asked: Asked) -> AskedOut:
     """Turn the outcome of asking into the /api/v1 representation."""
     return AskedOut(
-        message=asked.message, submitted=asked.submitted, tasks=[report_out(s) for s in asked.states]
+        message=asked.message, submitted=asked.submitted, tasks=[task_out(s) for s in asked.states]
     )
 
 
-def top_out(hour: str, domain: str | None, limit: int | None, rows: list[TopRow]) -> TopOut:
+def top_out(hour: str, domain: str | None, limit: int | None, rows: list[RankedPage]) -> TopOut:
     """Turn ranked rows into the /api/v1 representation."""
-    out = [
-        TopRowOut(domain_code=r.domain_code, rank=r.rank, page_title=r.page_title, views=r.views)
-        for r in rows
-    ]
-    return TopOut(hour=hour, domain=domain, limit=limit, count=len(out), rows=out)
+    return TopOut(hour=hour, domain=domain, limit=limit, count=len(rows), rows=rows)
 
 
-def legacy_task_out(state: TaskState) -> LegacyTaskOut:
+def prototype_task_out(state: TaskState) -> PrototypeTaskOut:
     """Turn a task state into the prototype's representation."""
-    return LegacyTaskOut(
-        date=state.hour,
-        status=state.status,
-        try_count=state.try_count,
-        max_tries=state.max_tries,
-        data_path=state.data_path,
-        error=state.error,
-    )
+    return PrototypeTaskOut.model_validate(state)

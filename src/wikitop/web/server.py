@@ -14,7 +14,7 @@ from gunicorn.app.base import BaseApplication
 from wikitop.errors import WikitopError
 from wikitop.logs import configure_logging
 from wikitop.metrics import mark_process_dead, use_metrics_dir
-from wikitop.services import build_services
+from wikitop.services import warm_up
 from wikitop.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,11 +62,11 @@ def run_api(
     settings: Settings, host: str = "127.0.0.1", port: int = 8080, workers: int | None = None
 ) -> None:
     """Serve the API on host:port with `workers` processes (default: one per CPU core) until stopped."""
-    # Open the backends once before forking: the state schema is upgraded by one process, and a
-    # bad setting fails here with its message instead of as a worker that cannot boot.
+    # Warmed up before forking: a bad setting fails here with its message instead of as a worker
+    # that cannot boot.
     configure_logging(settings.log_level, settings.log_format)
     use_metrics_dir(Path(settings.data_dir) / "metrics" / f"api-{os.getpid()}")
-    build_services(settings).close()
+    warm_up(settings)
     check_port_free(host, port)
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     options = {

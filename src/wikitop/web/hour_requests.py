@@ -1,36 +1,20 @@
-"""What the HTTP API does, without Flask: ask for hours, read their states, their results and readiness."""
+"""What the HTTP API does, without Flask: ask for hours, read their task states, their results and readiness."""
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from dataclasses import dataclass
-from typing import Protocol
 
 from wikitop.errors import UsageError, WikitopError
 from wikitop.hours import EXPECTED_FORM, format_hour, hour_range, parse_hour
-from wikitop.results import ResultStore
+from wikitop.queue import HourQueue
+from wikitop.ranking import RankedPage
+from wikitop.results import ResultStore, read_csv
+from wikitop.services import ask_hours
 from wikitop.settings import Settings
 from wikitop.state import StateStore, TaskState, TaskStatus
 
 log = logging.getLogger(__name__)
-
-
-class HourQueue(Protocol):
-    """The part of wikitop.queue.HourQueue the API uses: publish one hour, check the broker."""
-
-    def submit(self, hour: str, force: bool = False) -> object:
-        """Publish one compute task for `hour` (YYYYMMDDHH)."""
-        ...
-
-    def ping(self) -> None:
-        """Raise if the broker is unreachable."""
-        ...
-
-    def depth(self) -> int | None:
-        """Return how many messages wait in the queue, None when the broker cannot tell."""
-        ...
 
 
 class TaskNotFoundError(WikitopError):
@@ -62,43 +46,31 @@ class Asked:
 
 
 @dataclass(frozen=True)
-class TopRow:
-    """One ranked page of a stored result."""
-
-    domain_code: str
-    rank: int
-    page_title: str
-    views: int
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of task states and the number of states matching the filters."""
+class TaskSlice:
+    """The task states of one slice of the list, and how many states match the filters in all."""
 
     states: list[TaskState]
     total: int
 
 
-class ReportService:
+@dataclass
+class HourRequests:
     """The API's use of the state store, the result store and the queue; built once per process."""
 
-    def __init__(self, settings: Settings, state: StateStore, results: ResultStore, queue: HourQueue) -> None:
-        self.settings = settings
-        self.state = state
-        self.results = results
-        self.queue = queue
+    settings: Settings
+    state: StateStore
+    results: ResultStore
+    queue: HourQueue
 
     def ask(self, start: str, end: str | None, force: bool = False) -> Asked:
         """Validate START..END whole, record the hours as tasks and submit those that need work."""
         if not start.strip():
             raise UsageError(f"the start hour is empty: expected {EXPECTED_FORM}")
-        hours = [format_hour(hour) for hour in hour_range(start, end or None, self.settings.max_range_hours)]
-        needing_work = self.state.enqueue(hours, self.settings.max_tries)
-        # Queued, running and fresh hours are not submitted again unless forced: asking twice downloads once.
-        submitted = hours if force else needing_work
-        queue_error = self._submit(submitted, force)
-        states = self.state.get_many(hours)
-        return Asked([states[hour] for hour in hours if hour in states], submitted, queue_error)
+        hours = hour_range(start, end or None, self.settings.max_range_hours)
+        asked = ask_hours(self.state, hours, self.settings.max_tries, force)
+        queue_error = self._submit(asked.to_dispatch, force)
+        states = self.state.get_many(asked.hours)
+        return Asked([states[hour] for hour in asked.hours if hour in states], asked.to_dispatch, queue_error)
 
     def _submit(self, hours: list[str], force: bool) -> str | None:
         """Publish the hours; on a broker failure keep going: the state says queued and gets re-published."""
@@ -122,14 +94,14 @@ class ReportService:
         """Return the state of one hour, or None if it was never asked for."""
         return self.state.get(format_hour(parse_hour(hour_text)))
 
-    def page(
+    def list_tasks(
         self, status: TaskStatus | None, start: str | None, end: str | None, limit: int, offset: int
-    ) -> Page:
-        """Return one page of states ordered by hour, filtered by status and inclusive hour bounds."""
+    ) -> TaskSlice:
+        """Return one slice of states ordered by hour, filtered by status and inclusive hour bounds."""
         first = format_hour(parse_hour(start)) if start else None
         last = format_hour(parse_hour(end)) if end else None
         states = self.state.find(status, first, last, limit, offset)
-        return Page(states, self.state.count(status, first, last))
+        return TaskSlice(states, self.state.count(status, first, last))
 
     def read_csv(self, hour_text: str) -> tuple[TaskState, bytes]:
         """Return the hour's state and its stored result file; ResultNotReadyError when it has none."""
@@ -146,17 +118,14 @@ class ReportService:
                 f"hour {state.hour} is marked success but its result file is missing: ask again with force"
             ) from None
 
-    def top(self, hour_text: str, domain: str | None, limit: int | None) -> tuple[TaskState, list[TopRow]]:
+    def top(
+        self, hour_text: str, domain: str | None, limit: int | None
+    ) -> tuple[TaskState, list[RankedPage]]:
         """Return the hour's ranked pages, of one domain code or all, at most `limit` per domain code."""
         state, data = self.read_csv(hour_text)
-        rows = csv.DictReader(io.StringIO(data.decode("utf-8")))
-        top = [
-            TopRow(row["domain_code"], int(row["rank"]), row["page_title"], int(row["views"]))
-            for row in rows
-            if domain is None or row["domain_code"] == domain
-        ]
+        top = [page for page in read_csv(data) if domain is None or page.domain_code == domain]
         # Ranks run 1..N within each domain code, so a rank bound is a per-domain limit.
-        return state, [row for row in top if limit is None or row.rank <= limit]
+        return state, [page for page in top if limit is None or page.rank <= limit]
 
     def readiness(self) -> dict[str, str]:
         """Ping the state store and the queue; map each to "ok" or the reason it failed."""

@@ -8,47 +8,55 @@ from apiflask import APIBlueprint, abort
 from flask import Response
 from pydantic import BaseModel
 
-from wikitop.web.inputs import current_service, read_payload
-from wikitop.web.schemas import LegacyAsk, LegacyAskedOut, LegacyTaskOut, LegacyTaskQuery, legacy_task_out
+from wikitop.web.inputs import current_hour_requests, read_payload
+from wikitop.web.schemas import (
+    PrototypeAsk,
+    PrototypeAskedOut,
+    PrototypeTaskOut,
+    PrototypeTaskQuery,
+    prototype_task_out,
+)
 
 NOT_FOUND = "This task does not exist"
 # The input model of each endpoint; the OpenAPI document gets them from document_inputs.
-INPUTS: dict[str, type[BaseModel]] = {"/ask_page_views": LegacyAsk, "/get_task_state": LegacyTaskQuery}
+INPUTS: dict[str, type[BaseModel]] = {"/ask_page_views": PrototypeAsk, "/get_task_state": PrototypeTaskQuery}
 
 bp = APIBlueprint("prototype", __name__, tag="Prototype")
 
 
 @bp.get("/ask_page_views")
 @bp.post("/ask_page_views")
-@bp.output(LegacyAskedOut, status_code=202, description="The hours were recorded; new ones were queued")
+@bp.output(PrototypeAskedOut, status_code=202, description="The hours were recorded; new ones were queued")
 @bp.doc(responses={400: "Bad hour, range or body"})
-def ask_page_views() -> LegacyAskedOut:
+def ask_page_views() -> PrototypeAskedOut:
     """Ask for the top pages of start_date..end_date.
 
     As in the prototype: `{"start_date": "2020010115", "end_date": "2020010119"}`, end_date optional
     and inclusive, sent as the body of a GET or POST, or as query parameters.
     """
-    payload = read_payload(LegacyAsk)
-    asked = current_service().ask(payload.start_date, payload.end_date)
-    return LegacyAskedOut(message=asked.message, tasks=[legacy_task_out(state) for state in asked.states])
+    payload = read_payload(PrototypeAsk)
+    asked = current_hour_requests().ask(payload.start_date, payload.end_date)
+    return PrototypeAskedOut(
+        message=asked.message, tasks=[prototype_task_out(state) for state in asked.states]
+    )
 
 
 @bp.get("/get_task_state")
 @bp.post("/get_task_state")
-@bp.output(LegacyTaskOut, description="The hour's task state")
+@bp.output(PrototypeTaskOut, description="The hour's task state")
 @bp.doc(responses={400: "Bad hour or body", 404: f'Never asked for: `{{"message": "{NOT_FOUND}"}}`'})
 def get_task_state() -> Response:
     """Get the state of one hour's task.
 
     As in the prototype: `{"date": "2020010115"}` as the body of a GET or POST, or `?date=2020010115`.
     """
-    query = read_payload(LegacyTaskQuery)
-    state = current_service().find(query.date)
+    query = read_payload(PrototypeTaskQuery)
+    state = current_hour_requests().find(query.date)
     if state is None:
         abort(404, NOT_FOUND)
     # The hot path of pollers: Pydantic's own JSON encoder, rather than dump-then-jsonify, halves
     # the serialisation cost; a Response passes through `output`, which still documents the schema.
-    return Response(legacy_task_out(state).model_dump_json(), mimetype="application/json")
+    return Response(prototype_task_out(state).model_dump_json(), mimetype="application/json")
 
 
 def document_inputs(spec: dict[Any, Any] | str) -> dict[Any, Any] | str:
