@@ -285,7 +285,7 @@ def test_recomputes_of_a_good_hour_each_get_all_their_tries(
 def test_a_failed_recompute_keeps_the_good_result_and_its_file(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, max_tries=1)
     dump = write_hour(Path(settings.dumps_url), parse_hour(H15), SMALL)
-    context = WorkerContext(settings, HourQueue(settings))
+    context = WorkerContext(settings, CeleryHourQueue(settings))
     try:
         services = context.services()
         assert run_hour(context, H15, False) == "computed"
@@ -311,7 +311,7 @@ def test_an_attempt_that_lost_its_lease_records_nothing(tmp_path: Path) -> None:
     write_hour(tmp_path / "mirror", parse_hour(H15), SMALL)
     with FakeWikimedia(tmp_path / "mirror") as mirror:
         settings = make_settings(tmp_path, dumps_url=mirror.url)
-        context = WorkerContext(settings, HourQueue(settings))
+        context = WorkerContext(settings, CeleryHourQueue(settings))
         # Another worker whose clock is an hour ahead sees the lease lapsed and takes the hour
         # while the download runs: the first worker stalled, as far as the store can tell.
         later = open_state_store(
