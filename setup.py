@@ -8,8 +8,11 @@ import sys
 
 from setuptools import Extension, setup
 
-# GCC and Clang flags; MSVC takes its defaults (and would refuse these).
-COMPILE_ARGS = [] if sys.platform == "win32" else ["-O3", "-std=c11"]
+# GCC and Clang flags; MSVC takes its defaults (and would refuse these). Warnings are errors: a C
+# engine that compiles with a warning is not built (the extension is optional), which the tests,
+# required to find it in CI (WIKITOP_TEST_REQUIRE_NATIVE=1), then report.
+WARNINGS = ["-Wall", "-Wextra", "-Werror"]
+COMPILE_ARGS = [] if sys.platform == "win32" else ["-O3", "-std=c11", *WARNINGS]
 
 setup(
     ext_modules=[

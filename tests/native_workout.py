@@ -1,18 +1,24 @@
 """Exercise every path of the C engine on small dumps, checking each answer against the oracle.
 
-Run by tests/test_native_memory.py under valgrind, so it imports nothing heavy (no Arrow, no
-polars): only the C engine, the blacklist and the oracle. Exits non-zero on a wrong answer.
+Run by tests/test_native_memory.py under valgrind and by tests/test_native_sanitizers.py with a
+build instrumented by AddressSanitizer and UBSan (`--native PATH`: the extension module to load
+instead of the installed one), so it imports nothing heavy (no Arrow, no polars): only the C
+engine, the blacklist and the oracle. Exits non-zero on a wrong answer.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import importlib.util
 import io
 import random
 import sys
+import threading
+from collections.abc import Callable
+from types import ModuleType
 
 from support.reference import parse_line, reference_rank
-from wikitop.blacklist import Blacklist
-from wikitop.ranking import rank_stream
 
 TITLES = ["Main_Page", "A", "B_c", "%C3%9Cber", "Über", "x%", "%zz", "Zeta", "ä", "\udcff"]
 
@@ -58,7 +64,68 @@ def blacklist_of(data: bytes) -> bytes:
     return b"\n".join([domain + b" " + title for domain, title in keys[::5]] + [b"", b"no_space"])
 
 
+def load_native(path: str) -> None:
+    """Import the extension module built at `path` as wikitop._native, before anything imports it."""
+    spec = importlib.util.spec_from_file_location("wikitop._native", path)
+    if spec is None or spec.loader is None:
+        sys.exit(f"{path} is not an extension module")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules["wikitop._native"] = module
+
+
+def expect_error(error: type[Exception] | tuple[type[Exception], ...], call: Callable[[], object]) -> None:
+    """Exit unless `call` raises `error`: every misuse must be an exception, never a crash."""
+    try:
+        call()
+    except error:
+        return
+    sys.exit(f"a misuse of the C engine raised no {error}: {call}")
+
+
+def misuse(native: ModuleType) -> None:
+    """Walk the error paths: a Ranker never initialised, a failed __init__, bad arguments, two threads."""
+    ranker = native.Ranker.__new__(native.Ranker)
+    for call in (lambda: ranker.feed(b"en a 1 0\n"), ranker.finish, ranker.pop, lambda: ranker.lines_read):
+        expect_error(RuntimeError, call)
+    expect_error(TypeError, lambda: ranker.__init__(3, [b"en a", b"en b", 4]))
+    ranker.__init__(3, [b"en b"])
+    expect_error(RuntimeError, lambda: ranker.__init__(3, []))
+    for bad in ("en a 1 0\n", None, memoryview(b"en a 1 0\n")[::2]):
+        expect_error((TypeError, BufferError), lambda bad=bad: ranker.feed(bad))
+    expect_error(ValueError, lambda: native.Ranker(0, []))
+    block = b"x\n" * 2_000_000
+
+    def feed() -> None:
+        with contextlib.suppress(RuntimeError):  # another thread was feeding: refused, as it must be
+            ranker.feed(block)
+
+    threads = [threading.Thread(target=feed) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if not ranker.feed(b"en a 1 0\nen b 2 0\nen c 3 0") or not ranker.finish():
+        sys.exit("a ranker fed by several threads lost its way")
+    runs, side_rows = ranker.pop()
+    kept = [(domain, sorted(rows)) for domain, rows in runs]
+    if (kept, side_rows) != ([(b"en", [(1, b"a"), (3, b"c")])], []) or ranker.lines_read % 2_000_000 != 3:
+        sys.exit("a ranker fed by several threads gave a wrong answer")
+    expect_error(RuntimeError, lambda: ranker.feed(b""))
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--native", help="the wikitop._native extension module to load")
+    args = parser.parse_args()
+    if args.native:
+        load_native(args.native)
+    # Imported only now, so that they find the module that --native loaded.
+    from wikitop import _native
+    from wikitop.blacklist import Blacklist
+    from wikitop.ranking import rank_stream
+
+    misuse(_native)
     for seed in range(4):
         data = dump(seed)
         blacklist = blacklist_of(data)

@@ -8,10 +8,15 @@
  * memory stays at N rows per domain. The first key out of order stops the pass: the caller then
  * ranks the hour with the general (Arrow) path. Keys holding a space (only possible inside quotes)
  * are handed back to Python as side rows, exactly as the Arrow path sets them aside.
+ *
+ * Misuse is a Python exception, never a crash: every entry point checks the object first (made but
+ * not initialised, unusable after a MemoryError, busy in another thread), with the GIL held, so the
+ * checks and the busy flag need no lock. The hot loop itself carries no checks.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,8 +189,17 @@ typedef struct {
     uint64_t views;
 } SideRow;
 
+/* What an entry point may do with the object; tp_alloc zeroes it, so a new object is RANKER_NEW. */
+typedef enum {
+    RANKER_NEW = 0, /* made by Ranker.__new__ alone: nothing allocated, nothing to rank with */
+    RANKER_READY,   /* initialised by Ranker(top_n, blacklist_keys) */
+    RANKER_BROKEN,  /* an allocation failed mid-line: the state (the previous key above all) is not to be trusted */
+} RankerState;
+
 typedef struct {
     PyObject_HEAD
+    RankerState state;
+    const char *busy; /* NULL, or why another call must wait: set by feed() while the GIL is released */
     size_t top_n;
     KeySet pairs;   /* domain + " " + percent-decoded title */
     KeySet domains; /* the domain codes that have blacklisted titles */
@@ -208,7 +222,7 @@ typedef struct {
     SideRow *side;
     size_t side_count, side_cap;
     long long lines_read, lines_skipped;
-    int out_of_order, no_memory, finished;
+    int out_of_order, finished;
 } Ranker;
 
 static void free_entries(Entry *entries, size_t count) {
@@ -526,22 +540,49 @@ static int scan(Ranker *r, const char *p, size_t n, size_t *consumed) {
     return 0;
 }
 
+/* An allocation failed half-way through a line: the previous key may point into a block that is gone
+ * and the current run may be half-updated, so no later call may touch them. */
 static PyObject *raise_memory(Ranker *r) {
-    r->no_memory = 1;
+    r->state = RANKER_BROKEN;
     return PyErr_NoMemory();
 }
 
+/* 0 when an entry point may use the object; -1 with a RuntimeError set when it may not. */
+static int check_usable(const Ranker *r) {
+    if (r->busy) {
+        PyErr_Format(PyExc_RuntimeError, "Ranker is %s: use one Ranker from one thread at a time", r->busy);
+        return -1;
+    }
+    if (r->state == RANKER_NEW) {
+        PyErr_SetString(PyExc_RuntimeError, "Ranker not initialised: call Ranker(top_n, blacklist_keys)");
+        return -1;
+    }
+    if (r->state == RANKER_BROKEN) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "Ranker is unusable after an earlier MemoryError: rank the dump again with a new Ranker");
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *Ranker_feed(Ranker *r, PyObject *arg) {
+    /* Take the buffer first: getting it may run other code, which then finds the object as it is. */
+    Py_buffer view;
+    if (!PyArg_Parse(arg, "y*:feed", &view)) return NULL;
+    if (check_usable(r)) goto refuse;
     if (r->finished) {
         PyErr_SetString(PyExc_RuntimeError, "feed() after finish()");
-        return NULL;
+        goto refuse;
     }
-    if (r->out_of_order) Py_RETURN_FALSE;
-    Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE)) return NULL;
+    if (r->out_of_order) {
+        PyBuffer_Release(&view);
+        Py_RETURN_FALSE;
+    }
     const char *p = view.buf;
     size_t n = (size_t)view.len;
     int failed = 0;
+    /* Taken with the GIL held, so a second feed (or any other call) sees it and refuses. */
+    r->busy = "already feeding in another thread";
     Py_BEGIN_ALLOW_THREADS
     /* Finish the line carried over from the previous feed first. */
     if (r->carry.len) {
@@ -563,13 +604,18 @@ static PyObject *Ranker_feed(Ranker *r, PyObject *arg) {
         if (!failed && !r->out_of_order) failed = buf_append(&r->carry, p + consumed, n - consumed);
     }
     Py_END_ALLOW_THREADS
+    r->busy = NULL;
     PyBuffer_Release(&view);
     if (failed) return raise_memory(r);
     if (r->out_of_order) Py_RETURN_FALSE;
     Py_RETURN_TRUE;
+refuse:
+    PyBuffer_Release(&view);
+    return NULL;
 }
 
 static PyObject *Ranker_finish(Ranker *r, PyObject *Py_UNUSED(ignored)) {
+    if (check_usable(r)) return NULL;
     if (!r->finished && !r->out_of_order) {
         r->finished = 1;
         if (r->carry.len && take_line(r, r->carry.data, r->carry.len, 1)) return raise_memory(r);
@@ -582,6 +628,10 @@ static PyObject *Ranker_finish(Ranker *r, PyObject *Py_UNUSED(ignored)) {
 
 /* Hand the finished runs and side rows to Python and forget them. */
 static PyObject *Ranker_pop(Ranker *r, PyObject *Py_UNUSED(ignored)) {
+    if (check_usable(r)) return NULL;
+    /* Building the lists may run the garbage collector, hence finalizers that could call this
+     * object (even from another thread, should one release the GIL): they must not touch the runs. */
+    r->busy = "busy in pop() (called again from a finalizer?)";
     PyObject *runs = PyList_New((Py_ssize_t)r->run_count);
     PyObject *side = PyList_New((Py_ssize_t)r->side_count);
     if (!runs || !side) goto error;
@@ -606,38 +656,18 @@ static PyObject *Ranker_pop(Ranker *r, PyObject *Py_UNUSED(ignored)) {
         if (!row) goto error;
         PyList_SET_ITEM(side, (Py_ssize_t)i, row);
     }
+    r->busy = NULL;
     free_pending(r);
     return Py_BuildValue("(NN)", runs, side);
 error:
+    r->busy = NULL;
     Py_XDECREF(runs);
     Py_XDECREF(side);
     return NULL;
 }
 
-static int Ranker_init(Ranker *r, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"top_n", "blacklist_keys", NULL};
-    Py_ssize_t top_n;
-    PyObject *keys;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "nO!", kwlist, &top_n, &PyList_Type, &keys)) return -1;
-    if (top_n < 1) {
-        PyErr_SetString(PyExc_ValueError, "top_n must be at least 1");
-        return -1;
-    }
-    if (r->top) {
-        PyErr_SetString(PyExc_RuntimeError, "Ranker is already initialized");
-        return -1;
-    }
-    r->top_n = (size_t)top_n;
-    r->top = calloc(r->top_n, sizeof(Entry));
-    if (!r->top) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    if (keyset_build(&r->pairs, keys, 0) || keyset_build(&r->domains, keys, 1)) return -1;
-    return 0;
-}
-
-static void Ranker_dealloc(Ranker *r) {
+/* Free everything the object holds and zero it, back to what tp_alloc made (RANKER_NEW). */
+static void Ranker_release(Ranker *r) {
     free_pending(r);
     free(r->runs);
     free(r->side);
@@ -650,12 +680,51 @@ static void Ranker_dealloc(Ranker *r) {
     buf_free(&r->lookup);
     buf_free(&r->prev_key);
     buf_free(&r->run_domain);
+    memset((char *)r + offsetof(Ranker, state), 0, sizeof(Ranker) - offsetof(Ranker, state));
+}
+
+/* The object starts RANKER_NEW (tp_alloc zeroes it); every method refuses it until __init__ succeeds. */
+static PyObject *Ranker_new(PyTypeObject *type, PyObject *Py_UNUSED(args), PyObject *Py_UNUSED(kwds)) {
+    return type->tp_alloc(type, 0);
+}
+
+static int Ranker_init(Ranker *r, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"top_n", "blacklist_keys", NULL};
+    Py_ssize_t top_n;
+    PyObject *keys;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "nO!:Ranker", kwlist, &top_n, &PyList_Type, &keys)) return -1;
+    if (top_n < 1) {
+        PyErr_SetString(PyExc_ValueError, "top_n must be at least 1");
+        return -1;
+    }
+    if (r->state != RANKER_NEW) {
+        PyErr_SetString(PyExc_RuntimeError, "Ranker is already initialised: make a new Ranker");
+        return -1;
+    }
+    r->top_n = (size_t)top_n;
+    r->top = calloc(r->top_n, sizeof(Entry));
+    if (!r->top) PyErr_NoMemory();
+    if (!r->top || keyset_build(&r->pairs, keys, 0) || keyset_build(&r->domains, keys, 1)) {
+        Ranker_release(r); /* a failed __init__ leaves nothing behind: it may be called again */
+        return -1;
+    }
+    r->state = RANKER_READY;
+    return 0;
+}
+
+static void Ranker_dealloc(Ranker *r) {
+    Ranker_release(r);
     Py_TYPE(r)->tp_free((PyObject *)r);
 }
 
-static PyObject *Ranker_lines_read(Ranker *r, void *Py_UNUSED(closure)) { return PyLong_FromLongLong(r->lines_read); }
+/* The counters too: feed() updates them without the GIL. */
+static PyObject *Ranker_lines_read(Ranker *r, void *Py_UNUSED(closure)) {
+    if (check_usable(r)) return NULL;
+    return PyLong_FromLongLong(r->lines_read);
+}
 
 static PyObject *Ranker_lines_skipped(Ranker *r, void *Py_UNUSED(closure)) {
+    if (check_usable(r)) return NULL;
     return PyLong_FromLongLong(r->lines_skipped);
 }
 
@@ -681,7 +750,7 @@ static PyTypeObject RankerType = {
     .tp_doc = PyDoc_STR("Ranker(top_n, blacklist_keys): top N rows per domain of a key-sorted dump."),
     .tp_basicsize = sizeof(Ranker),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_new = PyType_GenericNew,
+    .tp_new = Ranker_new,
     .tp_init = (initproc)Ranker_init,
     .tp_dealloc = (destructor)Ranker_dealloc,
     .tp_methods = Ranker_methods,
