@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
+from wikitop.blacklist_cache import BlacklistCache
 from wikitop.errors import UsageError, WikitopError
 from wikitop.hours import EXPECTED_FORM, format_hour, hour_range, parse_hour
 from wikitop.results import ResultStore
@@ -82,11 +83,19 @@ class Page:
 class ReportService:
     """The API's use of the state store, the result store and the queue; built once per process."""
 
-    def __init__(self, settings: Settings, state: StateStore, results: ResultStore, queue: HourQueue) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        state: StateStore,
+        results: ResultStore,
+        queue: HourQueue,
+        blacklists: BlacklistCache | None = None,
+    ) -> None:
         self.settings = settings
         self.state = state
         self.results = results
         self.queue = queue
+        self.blacklists = blacklists
 
     def ask(self, start: str, end: str | None, force: bool = False) -> Asked:
         """Validate START..END whole, record the hours as tasks and submit those that need work."""
@@ -159,7 +168,7 @@ class ReportService:
         return state, [row for row in top if limit is None or row.rank <= limit]
 
     def readiness(self) -> dict[str, str]:
-        """Ping the state store and the queue; map each to "ok" or the reason it failed."""
+        """Check the state store, the queue and the blacklist; map each to "ok" (maybe with a note) or why not."""
         checks: dict[str, str] = {}
         for name, ping in (("state", self.state.ping), ("queue", self.queue.ping)):
             try:
@@ -167,4 +176,16 @@ class ReportService:
                 checks[name] = "ok"
             except Exception as exc:
                 checks[name] = f"{type(exc).__name__}: {exc}"
+        if self.blacklists is not None:
+            # Workers compute nothing without it, so a service that cannot load it is not ready;
+            # a cached copy standing in for a failed refresh is ready, with a note saying so.
+            try:
+                checks["blacklist"] = self.blacklists.readiness()
+            except WikitopError as exc:
+                checks["blacklist"] = f"blacklist unavailable: {exc}"
         return checks
+
+
+def is_ok(check: str) -> bool:
+    """Tell whether a readiness check passed: "ok", or "ok: <note>"."""
+    return check == "ok" or check.startswith("ok: ")
