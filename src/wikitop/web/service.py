@@ -181,7 +181,7 @@ class ReportService:
             # a cached copy standing in for a failed refresh is ready, with a note saying so.
             try:
                 checks["blacklist"] = self.blacklists.readiness()
-            except WikitopError as exc:
+            except (WikitopError, OSError) as exc:
                 checks["blacklist"] = f"blacklist unavailable: {exc}"
         return checks
 
