@@ -21,7 +21,7 @@ class BlacklistCache:
     """Hands out the current Blacklist; fetches at most once per `max_age_s`, never silently empty."""
 
     def __init__(self, url: str, cache_file: Path, fetcher: HttpFetcher, max_age_s: float) -> None:
-        self.url = url
+        self._url = url
         self._cache_file = cache_file
         self._fetcher = fetcher
         self._max_age_s = max_age_s
@@ -50,22 +50,25 @@ class BlacklistCache:
 
     def _load(self, retries: int | None) -> Blacklist:
         self._stand_in_note = None
-        if not self.url:
+        if not self._url:
             return Blacklist.empty()
-        if not is_remote(self.url):
-            return self._read_local(local_path(self.url))
+        if not is_remote(self._url):
+            return self._read_local(local_path(self._url))
         if self._cache_is_fresh():
             return Blacklist.parse(self._cache_file.read_bytes())
         try:
-            data = self._fetcher.fetch_bytes(self.url, retries)
+            data = self._fetcher.fetch_bytes(self._url, retries)
         except WikitopError as exc:
             if self._cache_file.is_file():
                 log.warning("blacklist refresh failed (%s); using the cached copy", exc)
                 saved = datetime.fromtimestamp(self._cache_file.stat().st_mtime, UTC)
-                self._stand_in_note = f"using the cached copy of {saved:%Y-%m-%dT%H:%M:%SZ}: the refresh from {self.url} failed ({exc})"
+                self._stand_in_note = (
+                    f"using the cached copy of {saved:%Y-%m-%dT%H:%M:%SZ}: "
+                    f"the refresh from {self._url} failed ({exc})"
+                )
                 return Blacklist.parse(self._cache_file.read_bytes())
             raise BlacklistUnavailableError(
-                f"cannot fetch the blacklist from {self.url} ({exc}) and no cached copy exists at "
+                f"cannot fetch the blacklist from {self._url} ({exc}) and no cached copy exists at "
                 f"{self._cache_file}; check the network, or set WIKITOP_BLACKLIST_URL to a reachable URL "
                 "or a local file (or to an empty value for no blacklist)"
             ) from exc
