@@ -440,7 +440,7 @@ def test_health_and_readiness(client: FlaskClient) -> None:
     assert _json(client.get("/healthz"))["status"] == "ok"
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert _json(ready)["checks"] == {"state": "ok", "queue": "ok"}
+    assert _json(ready)["checks"] == {"state": "ok", "queue": "ok", "blacklist": "ok"}
 
 
 def test_readiness_names_the_failing_dependency(settings: Settings, services: Services) -> None:
@@ -449,7 +449,7 @@ def test_readiness_names_the_failing_dependency(settings: Settings, services: Se
     assert response.status_code == 503
     body = _json(response)
     assert body["status"] == "not ready: queue failed"
-    assert body["checks"] == {"state": "ok", "queue": "ConnectionError: redis refused"}
+    assert body["checks"] == {"state": "ok", "queue": "ConnectionError: redis refused", "blacklist": "ok"}
 
 
 def test_openapi_document_is_valid_and_lists_every_endpoint(client: FlaskClient) -> None:

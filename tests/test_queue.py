@@ -56,6 +56,7 @@ def redis_or_skip(url: str = REDIS_URL) -> Any:
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     """Settings for one test: everything under tmp_path, dumps read from tmp_path/dumps, no blacklist."""
+    (tmp_path / "dumps").mkdir(exist_ok=True)  # an existing mirror: a missing mirror is a setting's error
     values: dict[str, Any] = {
         "data_dir": tmp_path / "data",
         "dumps_url": str(tmp_path / "dumps"),

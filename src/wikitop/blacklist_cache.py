@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from wikitop.blacklist import Blacklist
@@ -26,15 +27,29 @@ class BlacklistCache:
         self._max_age_s = max_age_s
         self._lock = threading.Lock()
         self._loaded: tuple[float, Blacklist] | None = None
+        self._stand_in_note: str | None = None  # why the cached copy stands in for a failed refresh
 
     def get(self) -> Blacklist:
         """Return the blacklist, refreshing it when the cached copy is older than the max age."""
+        return self._get(retries=None)
+
+    def readiness(self) -> str:
+        """Load the blacklist if due (one HTTP try: a probe must answer fast) and say "ok", or "ok: <note>".
+
+        The note says that a cached copy stands in for a refresh that failed; BlacklistUnavailableError
+        when there is no blacklist to use at all.
+        """
+        self._get(retries=0)
+        return f"ok: {self._stand_in_note}" if self._stand_in_note else "ok"
+
+    def _get(self, retries: int | None) -> Blacklist:
         with self._lock:
             if self._loaded is None or time.monotonic() - self._loaded[0] > self._max_age_s:
-                self._loaded = (time.monotonic(), self._load())
+                self._loaded = (time.monotonic(), self._load(retries))
             return self._loaded[1]
 
-    def _load(self) -> Blacklist:
+    def _load(self, retries: int | None) -> Blacklist:
+        self._stand_in_note = None
         if not self._url:
             return Blacklist.empty()
         if not is_remote(self._url):
@@ -42,15 +57,20 @@ class BlacklistCache:
         if self._cache_is_fresh():
             return Blacklist.parse(self._cache_file.read_bytes())
         try:
-            data = self._fetcher.fetch_bytes(self._url)
+            data = self._fetcher.fetch_bytes(self._url, retries)
         except WikitopError as exc:
             if self._cache_file.is_file():
                 log.warning("blacklist refresh failed (%s); using the cached copy", exc)
+                saved = datetime.fromtimestamp(self._cache_file.stat().st_mtime, UTC)
+                self._stand_in_note = (
+                    f"using the cached copy of {saved:%Y-%m-%dT%H:%M:%SZ}: "
+                    f"the refresh from {self._url} failed ({exc})"
+                )
                 return Blacklist.parse(self._cache_file.read_bytes())
             raise BlacklistUnavailableError(
                 f"cannot fetch the blacklist from {self._url} ({exc}) and no cached copy exists at "
-                f"{self._cache_file}; set WIKITOP_BLACKLIST_URL to a reachable URL or a local file "
-                "(or to an empty value for no blacklist)"
+                f"{self._cache_file}; check the network, or set WIKITOP_BLACKLIST_URL to a reachable URL "
+                "or a local file (or to an empty value for no blacklist)"
             ) from exc
         self._write_cache(data)
         return Blacklist.parse(data)

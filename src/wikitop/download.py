@@ -2,7 +2,9 @@
 
 httpx does the HTTP (streaming, timeouts, a Content-Length check on the body) and tenacity the
 retries, so this module only says *what* is retried: 5xx, 429, timeouts and dropped connections.
-A 404 is an answer, not a failure: the file is not published (yet).
+A 404 is an answer, not a failure: the file is not published (yet). A host that cannot be reached at
+all (its name does not resolve, or it refuses connections) is not retried here: offline, six tries
+only made every request wait half a minute before saying so; the caller's next attempt retries it.
 
 httpx and tenacity are imported at the first request: a run on a local mirror never makes one, and
 they cost a command 60 ms of start-up.
@@ -11,16 +13,18 @@ they cost a command 60 ms of start-up.
 from __future__ import annotations
 
 import io
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
 
-from wikitop.errors import DumpDownloadError, DumpNotPublishedError
+from wikitop.errors import DumpDownloadError, DumpNotPublishedError, HostUnreachableError
 
 if TYPE_CHECKING:
     import httpx
@@ -42,7 +46,22 @@ class RetryableStatusError(Exception):
 def _is_retryable(exc: BaseException) -> bool:
     import httpx
 
+    if isinstance(exc, httpx.ConnectError) and _unreachable_reason(exc) is not None:
+        return False
     return isinstance(exc, RetryableStatusError | httpx.TransportError)
+
+
+def _unreachable_reason(exc: BaseException) -> str | None:
+    """Say why a connection failed when retrying it soon is pointless (no DNS answer, refused), else None."""
+    # httpx wraps httpcore's error, which wraps the socket's: the cause says what really happened.
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror):
+            return "name resolution failed (offline?)"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused (is the server running?)"
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 class DownloadSlots:
@@ -126,9 +145,9 @@ class HttpFetcher:
         if self._http is not None:
             self._http.close()
 
-    def fetch_bytes(self, url: str) -> bytes:
-        """Return the body of `url` (small files only, e.g. the blacklist)."""
-        return self._with_retries(url, lambda: self._get_bytes(url))
+    def fetch_bytes(self, url: str, retries: int | None = None) -> bytes:
+        """Return the body of `url` (small files only, e.g. the blacklist); `retries` overrides the setting."""
+        return self._with_retries(url, lambda: self._get_bytes(url), retries)
 
     def stream_through(
         self,
@@ -145,13 +164,14 @@ class HttpFetcher:
         """
         return self._with_retries(url, lambda: self._stream_once(url, dest, consume, progress))
 
-    def _with_retries(self, url: str, attempt: Callable[[], T]) -> T:
+    def _with_retries(self, url: str, attempt: Callable[[], T], retries: int | None = None) -> T:
         import httpx
         from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
+        tries = (self._retries if retries is None else retries) + 1
         retrying = Retrying(
             retry=retry_if_exception(_is_retryable),
-            stop=stop_after_attempt(self._retries + 1),
+            stop=stop_after_attempt(tries),
             wait=wait_exponential(multiplier=self._backoff_s, max=60.0) + wait_random(0, self._backoff_s),
             before_sleep=self._count_retry,
             reraise=True,
@@ -159,10 +179,13 @@ class HttpFetcher:
         try:
             return retrying(attempt)
         except RetryableStatusError as exc:
-            raise DumpDownloadError(f"{exc} after {self._retries + 1} tries") from exc
+            raise DumpDownloadError(f"{exc} after {tries} tries") from exc
         except httpx.TransportError as exc:
+            reason = _unreachable_reason(exc)
+            if reason is not None:
+                raise HostUnreachableError(f"cannot reach {_host_of(url)}: {reason}") from exc
             kind = type(exc).__name__
-            raise DumpDownloadError(f"{kind} for {url} after {self._retries + 1} tries: {exc}") from exc
+            raise DumpDownloadError(f"{kind} for {url} after {tries} tries: {exc}") from exc
 
     def _count_retry(self, state: RetryCallState) -> None:
         self.retry_count += 1
@@ -245,6 +268,11 @@ class BodyReader(io.RawIOBase):
             self._progress(len(block))
         self._pending = memoryview(block)
         return True
+
+
+def _host_of(url: str) -> str:
+    """The host of `url`, with its port when the URL names one."""
+    return urlsplit(url).netloc.rpartition("@")[2] or url
 
 
 def _check_status(url: str, response: httpx.Response) -> None:

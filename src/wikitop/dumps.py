@@ -16,7 +16,7 @@ from typing import BinaryIO, TypeVar
 from isal import igzip, igzip_threaded
 
 from wikitop.download import BodyReader, HttpFetcher, ProgressCallback
-from wikitop.errors import CorruptDumpError, DumpNotPublishedError
+from wikitop.errors import CorruptDumpError, DumpNotPublishedError, HostUnreachableError, MirrorNotFoundError
 from wikitop.hours import dump_path
 
 T = TypeVar("T")
@@ -57,21 +57,49 @@ class DumpSource:
     ) -> tuple[T, int]:
         """Give `consume` an opener of the hour's inflated dump; return its result and the dump's size.
 
-        DumpNotPublishedError when the dump does not exist; CorruptDumpError when it is empty.
+        DumpNotPublishedError when the dump does not exist; CorruptDumpError when it is empty;
+        MirrorNotFoundError when the local mirror itself does not exist; HostUnreachableError when
+        the dumps server cannot be reached at all.
         """
         kept = self._keep_dir / dump_path(hour) if self._keep_dir else None
         if not is_remote(self.base_url) or (kept is not None and kept.is_file()):
-            path = kept if kept is not None and kept.is_file() else local_path(self.url_for(hour))
+            path = kept if kept is not None and kept.is_file() else self._mirror_file(hour)
             if not path.is_file():
                 raise DumpNotPublishedError(f"{path} does not exist")
             size = _nonempty_size(path.stat().st_size, str(path))
             return consume(lambda: open_gzip_file(path)), size
+        return self._download(hour, consume, progress, kept)
+
+    def _mirror_file(self, hour: datetime) -> Path:
+        """The hour's file in the local mirror; MirrorNotFoundError when the mirror directory is missing."""
+        # A missing file in an existing mirror is an hour not published (yet); a missing mirror is
+        # a mistyped setting, which "not published" would hide behind hours of re-checks.
+        mirror = local_path(self.base_url)
+        if not mirror.is_dir():
+            problem = "is not a directory" if mirror.exists() else "does not exist"
+            raise MirrorNotFoundError(
+                f"WIKITOP_DUMPS_URL: the local mirror {mirror} {problem}; set it to a directory laid out "
+                "like dumps.wikimedia.org/other/pageviews (YYYY/YYYY-MM/pageviews-*.gz) or to an http(s) URL"
+            )
+        return local_path(self.url_for(hour))
+
+    def _download(
+        self,
+        hour: datetime,
+        consume: Callable[[StreamOpener], T],
+        progress: ProgressCallback | None,
+        kept: Path | None,
+    ) -> tuple[T, int]:
+        """Read the hour's dump while it downloads, keeping the file in `kept` if asked."""
         self._work_dir.mkdir(parents=True, exist_ok=True)
         dest = self._work_dir / f"{uuid.uuid4().hex}-{Path(dump_path(hour)).name}"
         try:
-            result, size = self._fetcher.stream_through(
-                self.url_for(hour), dest, lambda body: consume(_body_opener(body)), progress
-            )
+            try:
+                result, size = self._fetcher.stream_through(
+                    self.url_for(hour), dest, lambda body: consume(_body_opener(body)), progress
+                )
+            except HostUnreachableError as exc:
+                raise HostUnreachableError(f"{exc}; check the network or WIKITOP_DUMPS_URL") from exc
             _nonempty_size(size, self.url_for(hour))
             if kept is not None:
                 kept.parent.mkdir(parents=True, exist_ok=True)

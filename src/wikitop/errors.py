@@ -23,6 +23,14 @@ class DumpDownloadError(WikitopError):
     """The dump could not be downloaded completely (5xx after retries, short body, timeouts)."""
 
 
+class HostUnreachableError(DumpDownloadError):
+    """A server could not be reached at all: its name does not resolve or it refuses connections."""
+
+
+class MirrorNotFoundError(ConfigError, DumpDownloadError):
+    """WIKITOP_DUMPS_URL names a local mirror directory that does not exist (a setting, not a missing dump)."""
+
+
 class CorruptDumpError(WikitopError):
     """The dump is not a complete, valid gzip stream."""
 

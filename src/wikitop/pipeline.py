@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING
 
 from wikitop.blacklist import Blacklist
 from wikitop.download import ProgressCallback
-from wikitop.errors import CorruptDumpError, DumpDownloadError, DumpNotPublishedError
+from wikitop.errors import (
+    BlacklistUnavailableError,
+    CorruptDumpError,
+    DumpDownloadError,
+    DumpNotPublishedError,
+)
 from wikitop.hours import format_hour
 from wikitop.logs import log_context
 from wikitop.metrics import metrics
@@ -99,7 +104,10 @@ def _process(
 ) -> HourResult:
     key = format_hour(hour)
     settings = services.settings
-    blacklist = services.blacklists.get()
+    try:
+        blacklist = services.blacklists.get()
+    except BlacklistUnavailableError as exc:
+        return _fail_without_blacklist(key, services, force, f"blacklist unavailable: {exc}")
     current = services.state.get(key)
     if is_fresh(current, blacklist, settings.top_n) and not force:
         try:
@@ -120,6 +128,24 @@ def _process(
         return HourResult(key, Outcome.BUSY, error="another worker holds this hour")
     with _Heartbeat(services.state, key, services.worker_id, settings.lease_s):
         return _attempt(hour, claimed, blacklist, services, progress)
+
+
+def _fail_without_blacklist(key: str, services: Services, force: bool, error: str) -> HourResult:
+    """Record a blacklist that cannot be loaded as the hour's failed try, so its state says why."""
+    # Without the blacklist no result can be computed, and leaving the hour `queued` hid the reason
+    # in a worker's log: the try goes through the normal failure path (retried, `failed` at the end).
+    started = time.monotonic()
+    current = services.state.get(key)
+    if current is not None and current.status is TaskStatus.SUCCESS and not force:
+        # Its result may well still be fresh: keep it rather than fail an hour that has one.
+        return HourResult(key, Outcome.FAILED, error=f"{error}; the existing result is kept")
+    settings = services.settings
+    claimed = services.state.claim(
+        key, services.worker_id, settings.lease_s, settings.max_tries, reclaim_success=force
+    )
+    if claimed is None:
+        return HourResult(key, Outcome.BUSY, error="another worker holds this hour")
+    return _fail(claimed, services, error, started)
 
 
 def _record(result: HourResult, retries: int) -> None:

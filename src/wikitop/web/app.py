@@ -10,7 +10,7 @@ from wikitop.services import Services, build_services, open_queue
 from wikitop.settings import Settings, load_settings
 from wikitop.web import api_v1, prototype
 from wikitop.web.errors import register_error_handlers
-from wikitop.web.hour_requests import HourRequests
+from wikitop.web.hour_requests import HourRequests, is_ok
 from wikitop.web.inputs import EXTENSION, current_hour_requests
 from wikitop.web.observability import register_metrics
 from wikitop.web.schemas import HealthOut
@@ -38,7 +38,7 @@ def create_app(
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, DESCRIPTION=DESCRIPTION)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = HourRequests(
-        settings, services.state, services.results, queue or open_queue(settings)
+        settings, services.state, services.results, queue or open_queue(settings), services.blacklists
     )
     register_error_handlers(app)
     register_metrics(app)
@@ -56,12 +56,12 @@ def healthz() -> HealthOut:
 
 
 @health.get("/readyz")
-@health.output(HealthOut, description="The state store and the queue answer")
+@health.output(HealthOut, description="The state store and the queue answer, the blacklist is loaded")
 @health.doc(responses={503: "A dependency failed: `checks` names it and why"})
 def readyz() -> tuple[HealthOut, int]:
-    """Readiness: the state store and the queue's broker answer a ping."""
+    """Readiness: the state store and the queue's broker answer a ping, and the blacklist can be loaded."""
     checks = current_hour_requests().readiness()
-    ready = all(result == "ok" for result in checks.values())
-    failed = ", ".join(name for name, result in checks.items() if result != "ok")
+    ready = all(is_ok(result) for result in checks.values())
+    failed = ", ".join(name for name, result in checks.items() if not is_ok(result))
     status = "ready" if ready else f"not ready: {failed} failed"
     return HealthOut(status=status, checks=checks), 200 if ready else 503

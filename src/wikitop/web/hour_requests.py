@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from wikitop.blacklist_cache import BlacklistCache
 from wikitop.errors import UsageError, WikitopError
 from wikitop.hours import EXPECTED_FORM, format_hour, hour_range, parse_hour
 from wikitop.queue import HourQueue
@@ -61,6 +62,7 @@ class HourRequests:
     state: StateStore
     results: ResultStore
     queue: HourQueue
+    blacklists: BlacklistCache | None = None
 
     def ask(self, start: str, end: str | None, force: bool = False) -> Asked:
         """Validate START..END whole, record the hours as tasks and submit those that need work."""
@@ -128,7 +130,7 @@ class HourRequests:
         return state, [page for page in top if limit is None or page.rank <= limit]
 
     def readiness(self) -> dict[str, str]:
-        """Ping the state store and the queue; map each to "ok" or the reason it failed."""
+        """Check the state store, the queue and the blacklist; map each to "ok" (maybe with a note) or why not."""
         checks: dict[str, str] = {}
         for name, ping in (("state", self.state.ping), ("queue", self.queue.ping)):
             try:
@@ -136,4 +138,16 @@ class HourRequests:
                 checks[name] = "ok"
             except Exception as exc:
                 checks[name] = f"{type(exc).__name__}: {exc}"
+        if self.blacklists is not None:
+            # Workers compute nothing without it, so a service that cannot load it is not ready;
+            # a cached copy standing in for a failed refresh is ready, with a note saying so.
+            try:
+                checks["blacklist"] = self.blacklists.readiness()
+            except (WikitopError, OSError) as exc:
+                checks["blacklist"] = f"blacklist unavailable: {exc}"
         return checks
+
+
+def is_ok(check: str) -> bool:
+    """Tell whether a readiness check passed: "ok", or "ok: <note>"."""
+    return check == "ok" or check.startswith("ok: ")
