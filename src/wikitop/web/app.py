@@ -8,6 +8,7 @@ from wikitop import __version__
 from wikitop.services import Services, build_services
 from wikitop.settings import Settings, load_settings
 from wikitop.web import legacy, reports
+from wikitop.web.docs import serve_docs_assets
 from wikitop.web.errors import register_error_handlers
 from wikitop.web.inputs import EXTENSION, current_service
 from wikitop.web.observability import register_metrics
@@ -41,6 +42,7 @@ def create_app(
     )
     register_error_handlers(app)
     register_metrics(app)
+    serve_docs_assets(app)
     app.spec_processor(legacy.document_inputs)
     for blueprint in (legacy.bp, reports.bp, health):
         app.register_blueprint(blueprint)
