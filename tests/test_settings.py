@@ -134,7 +134,9 @@ def test_unknown_settings_warn_naming_the_closest_setting(
     ]
 
 
-def test_config_command_prints_the_effective_locations(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_config_command_prints_the_effective_locations(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from click.testing import CliRunner
 
     from wikitop.cli import main

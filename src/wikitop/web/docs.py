@@ -18,7 +18,9 @@ def serve_docs_assets(app: APIFlask) -> None:
     """Serve Swagger UI's script, style and icon under /docs/assets and point the /docs page at them."""
     from swagger_ui_bundle import swagger_ui_path
 
-    assets = Blueprint("docs_assets", __name__, static_folder=str(swagger_ui_path), static_url_path=ASSETS_PATH)
+    assets = Blueprint(
+        "docs_assets", __name__, static_folder=str(swagger_ui_path), static_url_path=ASSETS_PATH
+    )
     app.register_blueprint(assets)
     config: dict[str, Any] = {
         "SWAGGER_UI_BUNDLE_JS": f"{ASSETS_PATH}/swagger-ui-bundle.js",
