@@ -16,7 +16,7 @@ ASSETS_PATH = "/docs/assets"
 
 def serve_docs_assets(app: APIFlask) -> None:
     """Serve Swagger UI's script, style and icon under /docs/assets and point the /docs page at them."""
-    from swagger_ui_bundle import swagger_ui_path
+    from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
     assets = Blueprint(
         "docs_assets", __name__, static_folder=str(swagger_ui_path), static_url_path=ASSETS_PATH
