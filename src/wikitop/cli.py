@@ -44,8 +44,9 @@ class _Main(click.Group):
             # URL): say which one and why, in one line, without SQLAlchemy's traceback.
             settings: Settings | None = ctx.meta.get(_SETTINGS_KEY)
             url = mask_url_password(settings.resolved_state_url) if settings else "(not read)"
+            server = "" if url.startswith("sqlite") else " and that its server is running"
             reason = str(exc.orig or exc).strip().splitlines()[0]
-            _fail(f"cannot use the database: {reason} (check WIKITOP_STATE_URL={url} and its server)")
+            _fail(f"cannot use the database: {reason} (check WIKITOP_STATE_URL={url}{server})")
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
