@@ -45,6 +45,11 @@ class _RootLogger(GunicornLogger):  # type: ignore[misc]
             logger.handlers[:] = []
             logger.propagate = True
 
+    def info(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        """Log like gunicorn, less its "Listening at:" line, empty with SO_REUSEPORT (run_api logs the address)."""
+        if not msg.startswith("Listening at:"):
+            super().info(msg, *args, **kwargs)
+
 
 class _ApiServer(BaseApplication):  # type: ignore[misc]
     """A gunicorn application that builds one app per worker process, after the fork."""
