@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -14,6 +16,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -21,7 +24,7 @@ from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
 from support.dumpgen import DumpSpec, write_hour
-from wikitop.hours import current_hour, format_hour, parse_hour
+from wikitop.hours import current_hour, dump_path, format_hour, parse_hour
 from wikitop.pipeline import Outcome, process_hour
 from wikitop.services import Services, build_services
 from wikitop.settings import Settings
@@ -590,3 +593,52 @@ def test_metrics_count_requests_tasks_by_state_and_queue_depth(
     assert 'wikitop_api_requests_total{endpoint="/get_task_state",method="GET",status="200"}' in text
     assert 'wikitop_api_requests_total{endpoint="/get_task_state",method="GET",status="400"}' in text
     assert 'wikitop_api_request_duration_seconds_count{endpoint="/api/v1/reports"}' in text
+
+
+# --- the docs page works offline, the empty domain code ------------------------------------------
+
+ASSET_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
+
+
+def test_docs_page_and_every_asset_it_loads_are_served_by_the_app(client: FlaskClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    # Everything the page loads: script and style sources, links, and Swagger UI's spec URL.
+    references = re.findall(r'\b(?:src|href)="([^"]*)"', html) + re.findall(r'\burl: "([^"]*)"', html)
+    assert len(references) >= 4, html
+    for reference in references:
+        assert urlsplit(reference).netloc == "", f"/docs loads {reference} from another host"
+        assert urlsplit(reference).scheme == "", f"/docs loads {reference} from another host"
+    assert "validatorUrl" in html  # Swagger UI's badge would send the spec to validator.swagger.io
+    assets = [ref for ref in references if Path(urlsplit(ref).path).suffix in ASSET_TYPES]
+    assert {Path(ref).suffix for ref in assets} == set(ASSET_TYPES)
+    for asset in assets:
+        response = client.get(asset)
+        assert response.status_code == 200, asset
+        assert response.content_type.split(";")[0] == ASSET_TYPES[Path(asset).suffix], asset
+        assert len(response.data) > 0, asset
+    assert client.get(next(ref for ref in references if ref.endswith("openapi.json"))).status_code == 200
+
+
+def test_top_can_ask_for_the_empty_domain_code(client: FlaskClient, services: Services, mirror: Path) -> None:
+    hour = parse_hour(HOUR)
+    path = mirror / dump_path(hour)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(gzip.compress(b" Main_Page 7 0\n Other 9 0\nen Main_Page 5 0\n"))
+    assert client.post("/api/v1/reports", json={"start": HOUR}).status_code == 202
+    assert process_hour(hour, services).outcome is Outcome.COMPUTED
+    stored = list(csv.DictReader(io.StringIO(services.results.read(hour).decode())))
+    assert {row["domain_code"] for row in stored} == {"", "en"}
+
+    response = client.get(f"/api/v1/reports/{HOUR}/top?domain=")
+
+    assert response.status_code == 200, response.get_json()
+    top = response.get_json()
+    assert top["domain"] == ""
+    assert [(row["domain_code"], row["page_title"], row["views"]) for row in top["rows"]] == [
+        (row["domain_code"], row["page_title"], int(row["views"]))
+        for row in stored
+        if row["domain_code"] == ""
+    ]
+    assert top["count"] == 2

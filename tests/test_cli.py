@@ -5,6 +5,11 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
+import socket
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -136,7 +141,7 @@ def test_status_reports_provenance(workspace: Workspace) -> None:
     assert (state["lines_read"], state["lines_skipped"], state["rows"], state["top_n"]) == (4, 2, 2, 25)
     assert len(state["blacklist_sha256"]) == 64
     assert state["dump_bytes"] > 0
-    assert state["finished_at"].endswith("+00:00")
+    assert state["finished_at"].endswith("Z")
 
 
 def test_never_asked_hour_is_unknown_in_status(workspace: Workspace) -> None:
@@ -185,3 +190,94 @@ def test_help_lists_the_commands(workspace: Workspace) -> None:
     assert result.exit_code == 0
     assert "run" in result.output
     assert "status" in result.output
+
+
+UNREACHABLE_POSTGRES = "postgresql://postgres@127.0.0.1:1/x"  # port 1: nothing listens, connect is refused
+
+
+def _wikitop(workspace: Workspace, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed `wikitop` command in a real process, as a person would."""
+    command = [sys.executable, "-m", "wikitop", *args]
+    full_env = {**os.environ, **workspace.env, **env}
+    return subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=120)
+
+
+def _free_port() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["run", "2020010115"], ["status", "2020010115"], ["worker"], ["api", "--port"], ["serve", "--port"]],
+    ids=lambda args: args[0],
+)
+def test_unreachable_postgres_is_one_line_and_exit_1(workspace: Workspace, args: list[str]) -> None:
+    args = [*args, _free_port()] if args[-1] == "--port" else args
+    workspace.add_dump("2020010115")
+    done = _wikitop(workspace, *args, WIKITOP_STATE_URL=UNREACHABLE_POSTGRES, WIKITOP_WORKER_METRICS_PORT="0")
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("Error: cannot use the database: connection failed:")
+    assert "Connection refused" in lines[0]
+    assert f"WIKITOP_STATE_URL={UNREACHABLE_POSTGRES}" in lines[0]
+
+
+def test_toml_syntax_error_is_one_line_and_exit_2(workspace: Workspace) -> None:
+    toml = workspace.root / "wikitop.toml"
+    toml.write_text("top_n = [\n")
+    done = _wikitop(workspace, "status", "2020010115", WIKITOP_CONFIG=str(toml))
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        f"Error: WIKITOP_CONFIG={str(toml)!r}: not valid TOML: {_toml_error(toml)}"
+    ]
+    assert not workspace.data_dir.exists()
+
+
+def _toml_error(path: Path) -> str:
+    try:
+        tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        return str(exc)
+    raise AssertionError("the file parses")
+
+
+def test_status_json_writes_times_as_the_api_does(workspace: Workspace) -> None:
+    from wikitop.services import build_services
+    from wikitop.settings import Settings
+    from wikitop.web.app import create_app
+
+    workspace.add_dump("2020010115", lines=["en A 5 0"])
+    assert workspace.run("run", "2020010115").exit_code == 0
+    cli_state = json.loads(workspace.run("status", "2020010115", "--json").output)[0]
+
+    settings = Settings(
+        **{name.removeprefix("WIKITOP_").lower(): value for name, value in workspace.env.items()}
+    )
+    services = build_services(settings)
+    try:
+        api_state = (
+            create_app(settings, services, queue=_NoQueue()).test_client().get("/api/v1/reports/2020010115")
+        )
+    finally:
+        services.close()
+    for field in ("created_at", "started_at", "finished_at"):
+        assert cli_state[field] == api_state.get_json()[field]
+        assert cli_state[field].endswith("Z")
+
+
+class _NoQueue:
+    """The API's queue, unused when only reading states."""
+
+    def submit(self, hour: str, force: bool = False) -> None:
+        raise AssertionError("nothing is submitted")
+
+    def ping(self) -> None:
+        return None
+
+    def depth(self) -> int | None:
+        return 0

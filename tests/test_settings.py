@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from pathlib import Path
 
@@ -93,3 +95,57 @@ def test_config_command_masks_passwords(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert "WIKITOP_TOP_N=10" in result.output
     assert "s3cret" not in result.output
     assert "hunter2" not in result.output
+
+
+def test_toml_syntax_error_is_one_clear_config_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    toml = tmp_path / "wikitop.toml"
+    toml.write_text("top_n = 7\nmax_tries = \n")
+    monkeypatch.setenv("WIKITOP_CONFIG", str(toml))
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith(f"WIKITOP_CONFIG={str(toml)!r}: not valid TOML: Invalid value (at line 2")
+    assert "\n" not in message
+
+
+def test_unknown_settings_warn_naming_the_closest_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in [name for name in os.environ if name.startswith("WIKITOP_")]:
+        monkeypatch.delenv(name)
+    toml = tmp_path / "wikitop.toml"
+    toml.write_text("top_m = 7\nmax_tries = 4\n")
+    (tmp_path / ".env").write_text("WIKITOP_MAX_TRY=5\nWIKITOP_LEASE_S=30\n")
+    monkeypatch.setenv("WIKITOP_CONFIG", str(toml))
+    monkeypatch.setenv("WIKITOP_TOPN", "10")
+    monkeypatch.setenv("WIKITOP_ZZZ", "1")
+    monkeypatch.setenv("WIKITOP_TEST_SOMETHING", "1")  # the test suite's own variables are no settings
+
+    settings = load_settings()
+
+    assert (settings.top_n, settings.max_tries, settings.lease_s) == (25, 4, 30)
+    assert sorted(capsys.readouterr().err.splitlines()) == [
+        f"warning: unknown setting 'top_m' in {toml} (did you mean top_n?)",
+        "warning: unknown setting WIKITOP_MAX_TRY in .env (did you mean WIKITOP_MAX_TRIES?)",
+        "warning: unknown setting WIKITOP_TOPN (did you mean WIKITOP_TOP_N?)",
+        "warning: unknown setting WIKITOP_ZZZ",
+    ]
+
+
+def test_config_command_prints_the_effective_locations(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from wikitop.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    data_dir = tmp_path / "srv"
+    result = CliRunner().invoke(main, ["config", "--json"], env={"WIKITOP_DATA_DIR": str(data_dir)})
+    assert result.exit_code == 0, result.output
+    effective = json.loads(result.output)
+    assert effective["WIKITOP_RESULTS_URL"] == str(data_dir / "reports")
+    assert effective["WIKITOP_STATE_URL"] == f"sqlite:///{data_dir / 'state.sqlite3'}"
+    assert effective["WIKITOP_BROKER_URL"] == f"sqla+sqlite:///{data_dir / 'queue.sqlite3'}"

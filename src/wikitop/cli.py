@@ -13,6 +13,7 @@ from time import sleep
 from typing import Any, NoReturn
 
 import click
+import sqlalchemy.exc
 
 from wikitop import __version__
 from wikitop.errors import ConfigError, UsageError, WikitopError
@@ -21,13 +22,35 @@ from wikitop.pipeline import HourResult, Outcome, process_hour
 from wikitop.progress import Progress
 from wikitop.queue.followup import retry_delay_s
 from wikitop.services import Services, ask_hours, build_services, warm_up
-from wikitop.settings import Settings, load_settings
+from wikitop.settings import Settings, load_settings, mask_url_password
 from wikitop.state import TaskState
 
 HOURS_HELP = f"Hours are {EXPECTED_FORM}, UTC; END is inclusive."
+_SETTINGS_KEY = "wikitop.settings"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The command group: an expected failure of any command ends as one line on stderr, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a wikitop error exits 1 (2 for usage), an unreachable database exits 1."""
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            _usage_error(str(exc))
+        except WikitopError as exc:
+            _fail(str(exc))
+        except sqlalchemy.exc.OperationalError as exc:
+            # A database that refuses connections is an expected condition (a server down, a wrong
+            # URL): say which one and why, in one line, without SQLAlchemy's traceback.
+            settings: Settings | None = ctx.meta.get(_SETTINGS_KEY)
+            url = mask_url_password(settings.resolved_state_url) if settings else "(not read)"
+            server = "" if url.startswith("sqlite") else " and that its server is running"
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            _fail(f"cannot use the database: {reason} (check WIKITOP_STATE_URL={url}{server})")
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="wikitop")
 def main() -> None:
     """The 25 most viewed pages of every Wikipedia domain code, hour by hour.
@@ -103,14 +126,22 @@ def state_to_dict(state: TaskState) -> dict[str, Any]:
     provenance = data.pop("provenance") or {}
     data.update(provenance)
     data["status"] = state.status.value
-    return {key: value.isoformat() if isinstance(value, datetime) else value for key, value in data.items()}
+    return {key: _iso(value) if isinstance(value, datetime) else value for key, value in data.items()}
+
+
+def _iso(moment: datetime) -> str:
+    """ISO 8601 with `Z` for UTC, the form the API's JSON uses for the same instants."""
+    text = moment.isoformat()
+    return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
 
 
 def _settings() -> Settings:
     try:
-        return load_settings()
+        settings = load_settings()
     except ConfigError as exc:
         _usage_error(str(exc))
+    click.get_current_context().meta[_SETTINGS_KEY] = settings  # for main's error messages
+    return settings
 
 
 def _hours(start: str | None, end: str | None, settings: Settings) -> list[datetime]:
@@ -123,6 +154,11 @@ def _hours(start: str | None, end: str | None, settings: Settings) -> list[datet
 def _usage_error(message: str) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     sys.exit(2)
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
 
 
 @contextmanager
@@ -210,10 +246,10 @@ def api(host: str, port: int, workers: int | None) -> None:
 @click.option(
     "--loglevel",
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
-    default="INFO",
-    show_default=True,
+    default=None,
+    help="Log level [default: WIKITOP_LOG_LEVEL].",
 )
-def worker(concurrency: int | None, loglevel: str) -> None:
+def worker(concurrency: int | None, loglevel: str | None) -> None:
     """Compute the hours published to the queue (WIKITOP_BROKER_URL), until SIGTERM.
 
     Also re-publishes, every WIKITOP_RECONCILE_INTERVAL_S, the hours whose message was lost (a
@@ -229,7 +265,7 @@ def worker(concurrency: int | None, loglevel: str) -> None:
     # Imported here so that the other commands do not load Celery.
     from wikitop.queue.worker import run_worker
 
-    sys.exit(run_worker(settings, concurrency or settings.download_concurrency, loglevel.upper()))
+    sys.exit(run_worker(settings, concurrency or settings.download_concurrency, loglevel))
 
 
 @main.command()

@@ -16,21 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
     from prometheus_client.registry import Collector
 
 # prometheus_client reads this variable itself, at import: it is its interface, not a setting of ours.
 _MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-
-METRIC_NAMES = {
-    "wikitop_hours_total": "counter: hours processed by process_hour, by outcome",
-    "wikitop_hour_duration_seconds": "histogram: seconds to download, rank and store one hour",
-    "wikitop_dump_bytes_total": "counter: bytes of dumps downloaded or read",
-    "wikitop_http_retries_total": "counter: HTTP requests retried (5xx, 429, timeouts, dropped connections)",
-    "wikitop_api_requests_total": "counter: API requests, by method, endpoint and status",
-    "wikitop_api_request_duration_seconds": "histogram: API request latency, by endpoint",
-    "wikitop_tasks": "gauge: hours in the state store, by status (read at scrape time)",
-    "wikitop_queue_depth": "gauge: messages waiting in the queue (read at scrape time; -1 unknown)",
-}
 
 
 def use_metrics_dir(directory: Path, clear: bool = True) -> None:
@@ -43,40 +33,75 @@ def use_metrics_dir(directory: Path, clear: bool = True) -> None:
     os.environ[_MULTIPROC_ENV] = str(directory)
 
 
-class _Metrics:
-    """The metric objects, created on first use so that importing this module costs nothing."""
+class WorkerMetrics:
+    """What process_hour did: created on first use, so that a process that ranks nothing exports none."""
 
-    def __init__(self) -> None:
-        from prometheus_client import Counter, Histogram
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        from prometheus_client import REGISTRY, Counter, Histogram
 
-        self.hours = Counter("wikitop_hours", "Hours processed by process_hour, by outcome", ["outcome"])
+        registry = registry or REGISTRY
+        self.hours = Counter(
+            "wikitop_hours", "Hours processed by process_hour, by outcome", ["outcome"], registry=registry
+        )
         self.hour_seconds = Histogram(
             "wikitop_hour_duration_seconds",
             "Seconds to download, rank and store one hour",
             buckets=(1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800),
+            registry=registry,
         )
-        self.dump_bytes = Counter("wikitop_dump_bytes", "Bytes of dumps downloaded or read")
-        self.http_retries = Counter("wikitop_http_retries", "HTTP requests retried")
-        self.api_requests = Counter("wikitop_api_requests", "API requests", ["method", "endpoint", "status"])
-        self.api_seconds = Histogram(
+        self.dump_bytes = Counter(
+            "wikitop_dump_bytes", "Bytes of dumps downloaded or read", registry=registry
+        )
+        self.http_retries = Counter(
+            "wikitop_http_retries",
+            "HTTP requests retried (5xx, 429, timeouts, dropped connections)",
+            registry=registry,
+        )
+
+
+class ApiMetrics:
+    """What the API served; the API's processes create only these (no worker series stuck at 0)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        from prometheus_client import REGISTRY, Counter, Histogram
+
+        registry = registry or REGISTRY
+        self.requests = Counter(
+            "wikitop_api_requests",
+            "API requests, by method, endpoint and status",
+            ["method", "endpoint", "status"],
+            registry=registry,
+        )
+        self.seconds = Histogram(
             "wikitop_api_request_duration_seconds",
-            "API request latency",
+            "API request latency, by endpoint",
             ["endpoint"],
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=registry,
         )
 
 
-_instance: _Metrics | None = None
+_worker: WorkerMetrics | None = None
+_api: ApiMetrics | None = None
 _instance_lock = threading.Lock()
 
 
-def metrics() -> _Metrics:
-    """Return the process's metric objects (created once, even when threads ask at the same time)."""
-    global _instance
+def metrics() -> WorkerMetrics:
+    """Return the process's worker metrics (created once, even when threads ask at the same time)."""
+    global _worker
     with _instance_lock:
-        if _instance is None:
-            _instance = _Metrics()
-        return _instance
+        if _worker is None:
+            _worker = WorkerMetrics()
+        return _worker
+
+
+def api_metrics() -> ApiMetrics:
+    """Return the process's API metrics (created once, even when threads ask at the same time)."""
+    global _api
+    with _instance_lock:
+        if _api is None:
+            _api = ApiMetrics()
+        return _api
 
 
 def render(extra: Iterable[Collector] = ()) -> tuple[bytes, str]:

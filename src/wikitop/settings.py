@@ -6,8 +6,12 @@ the TOML file named by WIKITOP_CONFIG, then the defaults below. Nothing else rea
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import sys
+import tomllib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -94,10 +98,16 @@ class Settings(BaseSettings):
         return tuple(sources)
 
     def public_view(self) -> dict[str, str]:
-        """Every setting as WIKITOP_NAME -> value, with passwords in URLs and secret values masked."""
+        """Every effective setting as WIKITOP_NAME -> value, with passwords and secret values masked."""
+        # An empty URL means "the default under the data dir": show the location it resolves to.
+        effective = {
+            "results_url": self.resolved_results_url,
+            "state_url": self.resolved_state_url,
+            "broker_url": self.resolved_broker_url,
+        }
         view = {}
         for name in type(self).model_fields:
-            value = getattr(self, name)
+            value = effective.get(name, getattr(self, name))
             text = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
             if any(word in name for word in ("secret", "password", "key")):
                 text = "***" if text else ""
@@ -146,6 +156,9 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(
         9808, ge=0, le=65535, description="port of a worker's Prometheus /metrics; 0 = none"
     )
+    worker_metrics_host: str = Field(
+        "127.0.0.1", min_length=1, description="address of a worker's /metrics (`serve`: its --host)"
+    )
     # Results on S3-compatible storage; see wikitop.results.
     s3_endpoint_url: str = Field(
         "", description="S3 endpoint for s3:// results (MinIO, Ceph...); empty = AWS_ENDPOINT_URL, else AWS"
@@ -158,10 +171,20 @@ def mask_url_password(text: str) -> str:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read the settings once; an invalid one raises ConfigError naming the variable and the problem."""
+    """Read the settings once; an invalid one raises ConfigError naming the variable and the problem.
+
+    Unknown WIKITOP_* names (environment, .env, TOML) are reported on stderr, not fatal: an old
+    deployment's leftover variable should not stop a new version.
+    """
     config_file = os.environ.get("WIKITOP_CONFIG")
     if config_file and not Path(config_file).is_file():
         raise ConfigError(f"WIKITOP_CONFIG={config_file!r}: no such file (expected a TOML file)")
+    try:
+        toml_keys = list(tomllib.loads(Path(config_file).read_text(encoding="utf-8"))) if config_file else []
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"WIKITOP_CONFIG={config_file!r}: not valid TOML: {exc}") from None
+    for warning in unknown_settings(os.environ, _dotenv_names(Path(".env")), toml_keys, config_file or ""):
+        print(f"warning: {warning}", file=sys.stderr)
     try:
         return Settings(**overrides)
     except ValidationError as exc:
@@ -170,3 +193,36 @@ def load_settings(**overrides: Any) -> Settings:
             for err in exc.errors()
         )
         raise ConfigError(f"invalid setting: {problems}") from None
+
+
+def unknown_settings(
+    environ: Mapping[str, str], dotenv_names: list[str], toml_keys: list[str], toml_file: str
+) -> Iterator[str]:
+    """Say which WIKITOP_* names and TOML keys are no setting, each with the closest setting's name."""
+    known = list(Settings.model_fields)
+    # WIKITOP_TEST_* belong to the test suite, which passes them through every environment it builds.
+    names = [(name, "") for name in environ if name.upper().startswith(_PREFIX)]
+    names += [(name, " in .env") for name in dotenv_names if name.upper().startswith(_PREFIX)]
+    for name, where in names:
+        field = name.upper().removeprefix(_PREFIX).lower()
+        if field not in known and not name.upper().startswith(f"{_PREFIX}TEST_"):
+            guess = difflib.get_close_matches(field, known, n=1)
+            hint = f" (did you mean {_PREFIX}{guess[0].upper()}?)" if guess else ""
+            yield f"unknown setting {name}{where}{hint}"
+    for key in toml_keys:
+        if key not in known:
+            guess = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {guess[0]}?)" if guess else ""
+            yield f"unknown setting {key!r} in {toml_file}{hint}"
+
+
+_PREFIX = "WIKITOP_"
+
+
+def _dotenv_names(path: Path) -> list[str]:
+    """The variable names of a .env file, if there is one (read the way pydantic-settings reads it)."""
+    if not path.is_file():
+        return []
+    from dotenv import dotenv_values
+
+    return list(dotenv_values(path))

@@ -24,6 +24,7 @@ from types import FrameType
 from typing import Any
 
 from wikitop.errors import UsageError
+from wikitop.logs import configure_logging
 from wikitop.services import warm_up
 from wikitop.settings import Settings
 
@@ -52,8 +53,7 @@ def serve(
     """Run the API and a worker with `workers` processes until SIGTERM/SIGINT; return the exit code."""
     from wikitop.queue.app import describe_broker
 
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s: %(levelname)s/wikitop-serve] %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration plugin otherwise
+    configure_logging(settings.log_level, settings.log_format)
     check_port_free(host, port)
     # Once, before the children race to upgrade the schema and create the queue.
     warm_up(settings, require_broker=True)
@@ -68,7 +68,12 @@ def serve(
     )
     specs = [
         ChildSpec("wikitop-api", api_child, (settings, host, port, api_workers)),
-        ChildSpec("wikitop-worker", worker_child, (settings, workers)),
+        # One address for the whole service: the worker's /metrics listens where the API does.
+        ChildSpec(
+            "wikitop-worker",
+            worker_child,
+            (settings.model_copy(update={"worker_metrics_host": host}), workers),
+        ),
     ]
     return Supervisor(specs, shutdown_timeout_s).run()
 

@@ -14,7 +14,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
+from celery.signals import setup_logging, worker_ready, worker_shutdown, worker_shutting_down
 
 from wikitop.logs import configure_logging
 from wikitop.metrics import use_metrics_dir
@@ -28,9 +28,16 @@ from wikitop.state import open_state_store
 log = logging.getLogger(__name__)
 
 
-def run_worker(settings: Settings, concurrency: int, loglevel: str = "INFO") -> int:
-    """Run a worker until SIGTERM/SIGINT (warm shutdown: running hours finish); return its exit code."""
+def run_worker(settings: Settings, concurrency: int, loglevel: str | None = None) -> int:
+    """Run a worker until SIGTERM/SIGINT (warm shutdown: running hours finish); return its exit code.
+
+    `loglevel` overrides WIKITOP_LOG_LEVEL.
+    """
+    loglevel = (loglevel or settings.log_level).upper()
     configure_logging(loglevel, settings.log_format)
+    # A receiver of setup_logging tells Celery to leave logging alone: its own handlers and formats
+    # would give the worker's lines a second style, whatever WIKITOP_LOG_FORMAT says.
+    setup_logging.connect(_keep_our_logging, weak=False, dispatch_uid="wikitop-logging")
     _serve_metrics(settings)
     app = make_app(settings)
     register_tasks(app, settings)
@@ -42,6 +49,8 @@ def run_worker(settings: Settings, concurrency: int, loglevel: str = "INFO") -> 
         concurrency=concurrency,
         loglevel=loglevel,
         optimization="fair",
+        # The banner is a block of text on stdout; what matters of it is in our log lines.
+        quiet=True,
         # Gossip, mingle and heartbeats are for worker-to-worker chatter this service does not use.
         without_gossip=True,
         without_mingle=True,
@@ -62,12 +71,21 @@ def _serve_metrics(settings: Settings) -> None:
     registry = CollectorRegistry()
     MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     try:
-        start_http_server(settings.worker_metrics_port, registry=registry)
+        start_http_server(settings.worker_metrics_port, settings.worker_metrics_host, registry=registry)
     except OSError as exc:
         # Two workers on one machine: the second serves no metrics rather than not working at all.
         log.warning("worker metrics not served: port %d: %s", settings.worker_metrics_port, exc)
         return
-    log.info("worker metrics on http://0.0.0.0:%d/metrics", settings.worker_metrics_port)
+    host = settings.worker_metrics_host
+    log.info(
+        "worker metrics on http://%s:%d/metrics",
+        f"[{host}]" if ":" in host else host,
+        settings.worker_metrics_port,
+    )
+
+
+def _keep_our_logging(**_: Any) -> None:
+    """Celery's setup_logging receiver: logging was configured by run_worker already."""
 
 
 def _run_reconciler_with_worker(settings: Settings, queue: CeleryHourQueue, name: str) -> None:

@@ -9,6 +9,7 @@ from wikitop.queue import HourQueue
 from wikitop.services import Services, build_services, open_queue
 from wikitop.settings import Settings, load_settings
 from wikitop.web import api_v1, prototype
+from wikitop.web.docs import serve_docs_assets
 from wikitop.web.errors import register_error_handlers
 from wikitop.web.hour_requests import HourRequests, is_ok
 from wikitop.web.inputs import EXTENSION, current_hour_requests
@@ -42,6 +43,7 @@ def create_app(
     )
     register_error_handlers(app)
     register_metrics(app)
+    serve_docs_assets(app)
     app.spec_processor(prototype.document_inputs)
     for blueprint in (prototype.bp, api_v1.bp, health):
         app.register_blueprint(blueprint)

@@ -7,7 +7,7 @@ import time
 from apiflask import APIBlueprint, APIFlask
 from flask import Response, g, request
 
-from wikitop.metrics import GaugeCollector, metrics, render
+from wikitop.metrics import GaugeCollector, api_metrics, render
 from wikitop.state import TaskStatus
 from wikitop.web.inputs import current_hour_requests
 
@@ -27,11 +27,11 @@ def _start_timer() -> None:
 
 def _record(response: Response) -> Response:
     endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
-    recorded = metrics()
-    recorded.api_requests.labels(request.method, endpoint, str(response.status_code)).inc()
+    recorded = api_metrics()
+    recorded.requests.labels(request.method, endpoint, str(response.status_code)).inc()
     started = g.get("wikitop_started")
     if started is not None:
-        recorded.api_seconds.labels(endpoint).observe(time.perf_counter() - started)
+        recorded.seconds.labels(endpoint).observe(time.perf_counter() - started)
     return response
 
 
@@ -53,9 +53,17 @@ def prometheus_metrics() -> Response:
 
     body, content_type = render(
         [
-            GaugeCollector("wikitop_tasks", "Hours in the state store, by status", "status", tasks_by_state),
             GaugeCollector(
-                "wikitop_queue_depth", "Messages waiting in the queue (-1: unknown)", None, queue_depth
+                "wikitop_tasks",
+                "Hours in the state store, by status (read at scrape time)",
+                "status",
+                tasks_by_state,
+            ),
+            GaugeCollector(
+                "wikitop_queue_depth",
+                "Messages waiting in the queue (read at scrape time; -1 unknown)",
+                None,
+                queue_depth,
             ),
         ]
     )

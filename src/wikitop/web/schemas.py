@@ -56,7 +56,10 @@ class TopQuery(_Input):
 
     model_config = ConfigDict(strict=False)
 
-    domain: str | None = Field(None, min_length=1, description="one domain code, e.g. en.m (default: all)")
+    # Dumps hold rows with an empty domain code, ranked like any other: `?domain=` asks for those.
+    domain: str | None = Field(
+        None, description="one domain code, e.g. en.m; empty (`?domain=`) = the empty code (default: all)"
+    )
     limit: int | None = Field(None, ge=1, le=100_000, description="pages per domain code (default: all)")
 
 

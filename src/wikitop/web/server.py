@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger as GunicornLogger
 
 from wikitop.errors import WikitopError
 from wikitop.logs import configure_logging
@@ -32,6 +33,22 @@ REUSE_PORT = True
 
 class PortInUseError(WikitopError):
     """Another process listens on the API's address."""
+
+
+class _RootLogger(GunicornLogger):  # type: ignore[misc]
+    """gunicorn's logger, sending its lines to the root handler (WIKITOP_LOG_FORMAT) instead of its own."""
+
+    def setup(self, cfg: Any) -> None:
+        """Set gunicorn's loggers up, then drop its handlers: its records propagate to ours."""
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            logger.handlers[:] = []
+            logger.propagate = True
+
+    def info(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        """Log like gunicorn, less its "Listening at:" line, empty with SO_REUSEPORT (run_api logs the address)."""
+        if not msg.startswith("Listening at:"):
+            super().info(msg, *args, **kwargs)
 
 
 class _ApiServer(BaseApplication):  # type: ignore[misc]
@@ -78,7 +95,8 @@ def run_api(
         "reuse_port": REUSE_PORT,
         "proc_name": "wikitop-api",
         "accesslog": None,
-        "errorlog": "-",
+        "logger_class": _RootLogger,
+        "loglevel": settings.log_level.lower(),
         "child_exit": lambda server, worker: mark_process_dead(worker.pid),
     }
     # gunicorn's own "Listening at:" line is empty with SO_REUSEPORT: the workers bind, not it.
