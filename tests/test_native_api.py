@@ -251,5 +251,5 @@ def test_any_bytes_fed_in_any_blocks_rank_as_the_oracle_does(
         return
     assert _keys_strictly_increase(data), "the C engine ranked a dump whose keys do not ascend"
     ranking = tally.ranking(blacklist, top_n)
-    rows = [(p.domain, p.rank, p.title, p.views) for p in ranking.pages]
+    rows = [(p.domain_code, p.rank, p.page_title, p.views) for p in ranking.pages]
     assert (rows, ranking.lines_read, ranking.lines_skipped) == reference_rank(data, blacklist_data, top_n)

@@ -23,7 +23,7 @@ from wikitop.download import DownloadSlots, HttpFetcher
 from wikitop.errors import HostUnreachableError
 from wikitop.hours import parse_hour
 from wikitop.pipeline import Outcome, process_hour
-from wikitop.queue import HourQueue
+from wikitop.queue.hour_queue import CeleryHourQueue
 from wikitop.queue.reconciler import Reconciler
 from wikitop.queue.tasks import WorkerContext, run_hour
 from wikitop.services import build_services
@@ -150,7 +150,7 @@ def worker_settings(tmp_path: Path, **overrides: Any) -> Settings:
 @pytest.fixture
 def worker(tmp_path: Path, clean_environment: None) -> Iterator[WorkerContext]:
     settings = worker_settings(tmp_path)
-    context = WorkerContext(settings, HourQueue(settings))
+    context = WorkerContext(settings, CeleryHourQueue(settings))
     yield context
     context.close()
     context.queue.close()
@@ -170,7 +170,7 @@ def test_an_hour_failed_for_the_blacklist_is_not_taken_for_a_lost_message(
     tmp_path: Path, clean_environment: None
 ) -> None:
     settings = worker_settings(tmp_path, max_tries=1)
-    context = WorkerContext(settings, HourQueue(settings))
+    context = WorkerContext(settings, CeleryHourQueue(settings))
     try:
         assert run_hour(context, H15, False) == Outcome.FAILED.value
         state = context.services().state
@@ -212,7 +212,7 @@ def test_an_hour_with_a_result_keeps_it_when_the_blacklist_cannot_be_loaded(
 
 def api_client(tmp_path: Path, **overrides: Any) -> FlaskClient:
     settings = worker_settings(tmp_path, **overrides)
-    return create_app(settings, build_services(settings), HourQueue(settings)).test_client()
+    return create_app(settings, build_services(settings), CeleryHourQueue(settings)).test_client()
 
 
 def test_readiness_fails_when_the_blacklist_cannot_be_loaded(tmp_path: Path, clean_environment: None) -> None:
