@@ -6,33 +6,53 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 WORKERS ?= 2
 
+# One virtualenv, filled as far as each target needs: `make run` installs the service alone (its
+# embedded defaults use no server, so none of the postgres, s3 and redis extras: add one with
+# `.venv/bin/pip install -e '.[redis]'`), `make test` the test extras (which hold those three),
+# `make bench` the bench extras. One stamp per level, inside the virtualenv so that `make clean`
+# removes them: `make run` after `make test` installs nothing, `make test` after `make run` only
+# what the tests add. The virtualenv keeps the pip that Python put in it (23.2 with Python 3.11):
+# every documented install must work with it, so it is not upgraded here (.ci/run checks it).
+SOURCES := pyproject.toml setup.py src/wikitop/_native.c
+PIP_INSTALL := $(BIN)/python -m pip install --quiet
+
 .PHONY: run test lint typecheck pytest bench install up down clean
 
-$(BIN)/wikitop: pyproject.toml setup.py src/wikitop/_native.c
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "wikitop needs Python 3.11+, got " + sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,postgres,s3,redis,bench]'
+
+$(VENV)/.installed-service: $(SOURCES) | $(BIN)/python
+	$(PIP_INSTALL) -e .
 	@touch $@
 
-install: $(BIN)/wikitop
+# The test and bench extras hold the service: their stamps renew the service's too.
+$(VENV)/.installed-test: $(SOURCES) | $(BIN)/python
+	$(PIP_INSTALL) -e '.[test]'
+	@touch $@ $(VENV)/.installed-service
 
-run: $(BIN)/wikitop
+$(VENV)/.installed-bench: $(SOURCES) | $(BIN)/python
+	$(PIP_INSTALL) -e '.[bench]'
+	@touch $@ $(VENV)/.installed-service
+
+install: $(VENV)/.installed-service
+
+run: $(VENV)/.installed-service
 	$(BIN)/wikitop serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: lint typecheck pytest
 
-lint: $(BIN)/wikitop
+lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-typecheck: $(BIN)/wikitop
+typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-pytest: $(BIN)/wikitop
+pytest: $(VENV)/.installed-test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-bench: $(BIN)/wikitop
+bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_api.py
 

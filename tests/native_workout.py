@@ -131,7 +131,7 @@ def main() -> None:
         blacklist = blacklist_of(data)
         for top_n in (1, 3, 25):
             for block_bytes in (7, 1_000, 1 << 20):
-                opened = []
+                opened: list[int] = []
 
                 def open_stream(data: bytes = data, opened: list[int] = opened) -> io.BytesIO:
                     opened.append(1)

@@ -481,10 +481,9 @@ def test_every_command_used_exists_with_its_options() -> None:
 def test_dockerfile_builds_a_wheel_in_one_stage_and_runs_as_non_root_in_another() -> None:
     *build_stages, final = dockerfile_stages()[1:]
     assert build_stages, "the wheel is built in a separate stage"
-    arguments = dict(
-        re.match(r"(\w+)=(\S+)", a).groups()  # type: ignore[union-attr]
-        for a in instructions(dockerfile_stages()[0], "ARG")
-    )
+    matches = [re.match(r"(\w+)=(\S+)", a) for a in instructions(dockerfile_stages()[0], "ARG")]
+    assert all(matches), "every ARG before the first stage has a default"
+    arguments = {match[1]: match[2] for match in matches if match}
     for stage in [*build_stages, final]:
         (base,) = instructions(stage, "FROM")
         image = re.sub(r"\$\{(\w+)\}", lambda m: arguments[m.group(1)], base.split()[0])
@@ -616,6 +615,7 @@ def test_airflow_dag_is_valid_python_running_wikitop_run() -> None:
         if isinstance(node, ast.Assign)
         and isinstance(node.targets[0], ast.Name)
         and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
     }
     hour = datetime(2020, 1, 1, 15, tzinfo=UTC)
     # HOUR is a Jinja template; its strftime format must give the CLI's YYYYMMDDHH.
@@ -632,7 +632,7 @@ def test_airflow_dag_is_valid_python_running_wikitop_run() -> None:
     (bash,) = [kw.value for call in calls for kw in call.keywords if kw.arg == "bash_command"]
     assert isinstance(bash, ast.JoinedStr)
     bash_argv = "".join(
-        part.value if isinstance(part, ast.Constant) else format_hour(hour) for part in bash.values
+        str(part.value) if isinstance(part, ast.Constant) else format_hour(hour) for part in bash.values
     ).split()
     assert bash_argv[0] == "wikitop" and parse_command(bash_argv[1:]).params["start"] == format_hour(hour)
     assert constants["NAMESPACE"] == one("Namespace", "wikitop")["metadata"]["name"]

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, cast
 from urllib.parse import unquote_to_bytes
 
 import pytest
@@ -24,6 +25,9 @@ from support.requirements import require_native_engine
 from wikitop.blacklist import Blacklist
 from wikitop.errors import CorruptDumpError
 from wikitop.ranking import Engine, Ranking, rank_dump, rank_stream
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 Result = tuple[list[Row], int, int]
 Ranker = Callable[[bytes, bytes, int], Result]
@@ -45,9 +49,10 @@ class ShortReads(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: memoryview) -> int:
-        size = min(len(buffer), self._most_bytes, len(self._data) - self._position)
-        buffer[:size] = self._data[self._position : self._position + size]
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        size = min(len(view), self._most_bytes, len(self._data) - self._position)
+        view[:size] = self._data[self._position : self._position + size]
         self._position += size
         return size
 
@@ -88,7 +93,8 @@ def rank(request: pytest.FixtureRequest, tmp_path: Path) -> Ranker:
         "stream": lambda data, bl, n: engine_stream(data, bl, n, engine),
         "stream-7-byte-chunks": lambda data, bl, n: engine_stream(data, bl, n, engine, chunk_bytes=7),
         "stream-short-reads": lambda data, bl, n: as_result(
-            rank_stream(lambda: ShortReads(data, 5), Blacklist.parse(bl), n, engine=engine)
+            # A raw stream is a binary file at run time; typing's BinaryIO names only buffered ones.
+            rank_stream(lambda: cast(BinaryIO, ShortReads(data, 5)), Blacklist.parse(bl), n, engine=engine)
         ),
         "dump": lambda data, bl, n: engine_dump(tmp_path / "dump.gz", data, bl, n, engine),
     }
