@@ -92,7 +92,7 @@ def misuse(native: ModuleType) -> None:
     ranker.__init__(3, [b"en b"])
     expect_error(RuntimeError, lambda: ranker.__init__(3, []))
     for bad in ("en a 1 0\n", None, memoryview(b"en a 1 0\n")[::2]):
-        expect_error((TypeError, BufferError), lambda bad=bad: ranker.feed(bad))
+        expect_error((TypeError, BufferError), lambda bad=bad: ranker.feed(bad))  # type: ignore[misc]
     expect_error(ValueError, lambda: native.Ranker(0, []))
     block = b"x\n" * 2_000_000
 

@@ -24,6 +24,7 @@ from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
 from support.dumpgen import DumpSpec, write_hour
+from support.queues import RecordingQueue
 from wikitop.hours import current_hour, dump_path, format_hour, parse_hour
 from wikitop.pipeline import Outcome, process_hour
 from wikitop.services import Services, build_services
@@ -35,24 +36,6 @@ from wikitop.web.inputs import EXTENSION
 MAX_RANGE_HOURS = 48
 HOUR = "2020010115"
 FUTURE = format_hour(current_hour() + timedelta(hours=2))
-
-
-class RecordingQueue:
-    """A queue that records what the API submits; its ping fails when told to."""
-
-    def __init__(self, ping_error: str | None = None) -> None:
-        self.submitted: list[tuple[str, bool]] = []
-        self.ping_error = ping_error
-
-    def submit(self, hour: str, force: bool = False) -> None:
-        self.submitted.append((hour, force))
-
-    def ping(self) -> None:
-        if self.ping_error:
-            raise ConnectionError(self.ping_error)
-
-    def depth(self) -> int | None:
-        return len(self.submitted)
 
 
 @pytest.fixture
@@ -323,11 +306,7 @@ def test_failed_hours_are_retried_and_force_resubmits_everything(
 
 
 def test_unreachable_broker_still_records_the_hours(settings: Settings, services: Services) -> None:
-    class DownQueue(RecordingQueue):
-        def submit(self, hour: str, force: bool = False) -> None:
-            raise ConnectionError("broker down")
-
-    client = create_app(settings, services, DownQueue()).test_client()
+    client = create_app(settings, services, RecordingQueue(submit_error="broker down")).test_client()
     response = client.post("/api/v1/reports", json={"start": HOUR})
     assert response.status_code == 202
     assert "the queue could not be reached (ConnectionError: broker down)" in _json(response)["message"]

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from support.dumpgen import DumpSpec
+from support.queues import RecordingQueue
 from support.reference import reference_rank
 from support.workspace import Workspace
 from wikitop import cli
@@ -129,6 +130,9 @@ def test_run_waits_between_tries_as_the_queue_does(
     assert result.exit_code == 1
     # The queue's rule (WIKITOP_RETRY_BACKOFF_S, doubling), not the HTTP client's backoff.
     assert waits == [retry_countdown_s(1, 7.0), retry_countdown_s(2, 7.0)] == [7.0, 14.0]
+    # Each wait is announced with its reason: seconds of silence would look like a hang.
+    assert "2020010115 try 1/3: " in result.stderr and "; next try in 7 s" in result.stderr
+    assert "2020010115 try 2/3: " in result.stderr and "; next try in 14 s" in result.stderr
 
 
 def test_status_reports_provenance(workspace: Workspace) -> None:
@@ -255,29 +259,18 @@ def test_status_json_writes_times_as_the_api_does(workspace: Workspace) -> None:
     assert workspace.run("run", "2020010115").exit_code == 0
     cli_state = json.loads(workspace.run("status", "2020010115", "--json").output)[0]
 
-    settings = Settings(
-        **{name.removeprefix("WIKITOP_").lower(): value for name, value in workspace.env.items()}
+    settings = Settings.model_validate(
+        {name.removeprefix("WIKITOP_").lower(): value for name, value in workspace.env.items()}
     )
     services = build_services(settings)
     try:
         api_state = (
-            create_app(settings, services, queue=_NoQueue()).test_client().get("/api/v1/reports/2020010115")
+            create_app(settings, services, queue=RecordingQueue())
+            .test_client()
+            .get("/api/v1/reports/2020010115")
         )
     finally:
         services.close()
     for field in ("created_at", "started_at", "finished_at"):
         assert cli_state[field] == api_state.get_json()[field]
         assert cli_state[field].endswith("Z")
-
-
-class _NoQueue:
-    """The API's queue, unused when only reading states."""
-
-    def submit(self, hour: str, force: bool = False) -> None:
-        raise AssertionError("nothing is submitted")
-
-    def ping(self) -> None:
-        return None
-
-    def depth(self) -> int | None:
-        return 0

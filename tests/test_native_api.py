@@ -20,6 +20,9 @@ from support.requirements import require_native_engine
 from wikitop.blacklist import Blacklist
 from wikitop.ranking import native
 
+if native.AVAILABLE:
+    from wikitop import _native
+
 
 @pytest.fixture(autouse=True)
 def _native_engine() -> None:
@@ -91,20 +94,20 @@ else:
 
 
 def test_a_failed_init_can_be_retried_and_a_second_init_is_refused() -> None:
-    ranker = native._native.Ranker.__new__(native._native.Ranker)
+    ranker = _native.Ranker.__new__(_native.Ranker)
     with pytest.raises(TypeError, match="blacklist keys must be bytes"):
-        ranker.__init__(2, [b"en b", "en c"])
-    ranker.__init__(2, [b"en b"])
+        ranker.__init__(2, [b"en b", "en c"])  # type: ignore[misc]
+    ranker.__init__(2, [b"en b"])  # type: ignore[misc]
     assert ranker.feed(b"en a 1 0\nen b 5 0\nen c 3 0\n")
     assert ranker.finish()
     assert ranker.pop() == ([(b"en", [(1, b"a"), (3, b"c")])], [])
     with pytest.raises(RuntimeError, match="Ranker is already initialised"):
-        ranker.__init__(5, [])
+        ranker.__init__(5, [])  # type: ignore[misc]
     assert ranker.lines_read == 3
 
 
 def test_feed_after_finish_is_refused() -> None:
-    ranker = native._native.Ranker(1, [])
+    ranker = _native.Ranker(1, [])
     assert ranker.finish()
     with pytest.raises(RuntimeError, match=r"feed\(\) after finish\(\)"):
         ranker.feed(b"en a 1 0\n")
@@ -117,17 +120,15 @@ def test_feed_after_finish_is_refused() -> None:
         (lambda ranker: ranker.feed(None), TypeError),
         (lambda ranker: ranker.feed(17), TypeError),
         (lambda ranker: ranker.feed(memoryview(b"en a 1 0\n")[::2]), BufferError),  # not contiguous
-        (lambda ranker: native._native.Ranker("3", []), TypeError),
-        (lambda ranker: native._native.Ranker(3, (b"en a",)), TypeError),
-        (lambda ranker: native._native.Ranker(3, [b"en a", 7]), TypeError),
-        (lambda ranker: native._native.Ranker(0, []), ValueError),
-        (lambda ranker: native._native.Ranker(2**70, []), OverflowError),
+        (lambda ranker: _native.Ranker("3", []), TypeError),  # type: ignore[arg-type]
+        (lambda ranker: _native.Ranker(3, (b"en a",)), TypeError),  # type: ignore[arg-type]
+        (lambda ranker: _native.Ranker(3, [b"en a", 7]), TypeError),  # type: ignore[list-item]
+        (lambda ranker: _native.Ranker(0, []), ValueError),
+        (lambda ranker: _native.Ranker(2**70, []), OverflowError),
     ],
 )
-def test_wrong_arguments_raise(
-    make: Callable[[native._native.Ranker], object], error: type[Exception]
-) -> None:
-    ranker = native._native.Ranker(2, [])
+def test_wrong_arguments_raise(make: Callable[[_native.Ranker], object], error: type[Exception]) -> None:
+    ranker = _native.Ranker(2, [])
     with pytest.raises(error):
         make(ranker)
     # The ranker is unharmed: a bad argument changes nothing.
@@ -136,7 +137,7 @@ def test_wrong_arguments_raise(
 
 
 def test_a_second_feed_while_one_runs_in_another_thread_is_refused() -> None:
-    ranker = native._native.Ranker(1, [])
+    ranker = _native.Ranker(1, [])
     block = b"x\n" * 20_000_000  # malformed lines: a few tenths of a second without the GIL
     feeding = threading.Event()
 

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
+from support.queues import RecordingQueue
 from support.workspace import Workspace
 from wikitop.hours import parse_hour
 from wikitop.logs import configure_logging
@@ -92,7 +93,7 @@ def _api_scrape_names(settings: Settings) -> set[str]:
     """What the API's /metrics exposes, its scrape-time gauges included."""
     services = build_services(settings)
     try:
-        client = create_app(settings, services, queue=_EmptyQueue()).test_client()
+        client = create_app(settings, services, queue=RecordingQueue()).test_client()
         client.get("/healthz")
         return _exposed_names(client.get("/metrics").get_data(as_text=True))
     finally:
@@ -107,19 +108,6 @@ def test_every_metric_is_listed_in_the_readme(tmp_path: Path) -> None:
     assert {"wikitop_hours_total", "wikitop_tasks", "wikitop_api_requests_total"} <= exposed
     assert exposed - documented == set(), "metrics missing from the README table"
     assert documented - exposed == set(), "the README lists metrics that do not exist"
-
-
-class _EmptyQueue:
-    """A queue with nothing in it (the API's /metrics reads its depth)."""
-
-    def submit(self, hour: str, force: bool = False) -> None:
-        raise AssertionError("nothing is submitted")
-
-    def ping(self) -> None:
-        return None
-
-    def depth(self) -> int | None:
-        return 0
 
 
 def test_api_metrics_hold_no_worker_series(tmp_path: Path) -> None:

@@ -170,7 +170,8 @@ def test_an_hour_failed_for_the_blacklist_is_not_taken_for_a_lost_message(
     tmp_path: Path, clean_environment: None
 ) -> None:
     settings = worker_settings(tmp_path, max_tries=1)
-    context = WorkerContext(settings, CeleryHourQueue(settings))
+    queue = CeleryHourQueue(settings)
+    context = WorkerContext(settings, queue)
     try:
         assert run_hour(context, H15, False) == Outcome.FAILED.value
         state = context.services().state
@@ -178,7 +179,7 @@ def test_an_hour_failed_for_the_blacklist_is_not_taken_for_a_lost_message(
         assert found is not None and found.status is TaskStatus.FAILED
         assert "blacklist unavailable" in (found.error or "")
         later = datetime.now(UTC) + timedelta(seconds=settings.stale_queued_s + 1)
-        assert Reconciler(settings, state, context.queue, "reconciler-1").run_once(later) == {}
+        assert Reconciler(settings, state, queue, "reconciler-1").run_once(later) == {}
     finally:
         context.close()
         context.queue.close()

@@ -494,8 +494,8 @@ def test_each_recompute_of_a_success_starts_its_own_try_count(store: StateStore)
         claimed = _succeed(store, H0, f"w{index + 2}", max_tries=5, reclaim=True)
         assert (claimed.try_count, claimed.max_tries) == (1, 5)
     # Its first try failing is a retry, not the end.
-    claimed = store.claim(H0, "w9", LONG_LEASE_S, 5, reclaim_success=True)
-    assert claimed is not None and status_after_failed_try(claimed) is TaskStatus.QUEUED
+    retaken = store.claim(H0, "w9", LONG_LEASE_S, 5, reclaim_success=True)
+    assert retaken is not None and status_after_failed_try(retaken) is TaskStatus.QUEUED
 
 
 def test_a_failed_recompute_keeps_the_last_good_result(store: StateStore) -> None:

@@ -33,7 +33,10 @@ class _Main(click.Group):
     """The command group: an expected failure of any command ends as one line on stderr, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the command; a wikitop error exits 1 (2 for usage), an unreachable database exits 1."""
+        """Run the command; a wikitop error exits 1 (2 for usage), an unreachable database exits 1.
+
+        The one home of the CLI's error lines: commands raise, this prints and sets the exit code.
+        """
         try:
             return super().invoke(ctx)
         except UsageError as exc:
@@ -73,7 +76,8 @@ def run(start: str | None, end: str | None, force: bool, jobs: int | None) -> No
     settings = _settings()
     hours = _hours(start, end, settings)
     with _services(settings) as services:
-        _require_blacklist(services)
+        # An unreachable blacklist fails the whole range at once, in one line (see _Main).
+        services.blacklists.get()
         asked = ask_hours(services.state, hours, settings.max_tries, force)
         # This process is the worker: it visits every hour, not only those to dispatch, because
         # process_hour also recomputes stale results and reports the fresh ones as cached.
@@ -163,23 +167,12 @@ def _fail(message: str) -> NoReturn:
 
 @contextmanager
 def _services(settings: Settings) -> Iterator[Services]:
-    try:
-        services = build_services(settings)
-    except WikitopError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
+    # A backend that cannot be opened raises a WikitopError: _Main prints its one line.
+    services = build_services(settings)
     try:
         yield services
     finally:
         services.close()
-
-
-def _require_blacklist(services: Services) -> None:
-    try:
-        services.blacklists.get()
-    except WikitopError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
 
 
 def _run_hours(hours: list[str], services: Services, force: bool, jobs: int) -> list[HourResult]:
@@ -194,7 +187,9 @@ def _run_one(hour: str, services: Services, force: bool, progress: Progress) -> 
     moment = parse_hour(hour)
     result = process_hour(moment, services, force=force, progress=progress.add_bytes)
     while result.outcome is Outcome.RETRY:
-        sleep(retry_delay_s(services.state, hour, services.settings))
+        delay_s = retry_delay_s(services.state, hour, services.settings)
+        progress.retrying(result, delay_s)
+        sleep(delay_s)
         result = process_hour(moment, services, force=force, progress=progress.add_bytes)
     progress.hour_done(result)
     return result
@@ -229,11 +224,7 @@ def api(host: str, port: int, workers: int | None) -> None:
     # Imported here so that the other commands load neither Flask nor gunicorn.
     from wikitop.web.server import run_api
 
-    try:
-        run_api(_settings(), host, port, workers)
-    except WikitopError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
+    run_api(_settings(), host, port, workers)
 
 
 @main.command()
@@ -257,11 +248,7 @@ def worker(concurrency: int | None, loglevel: str | None) -> None:
     per machine; every worker of a machine shares its download cap. On SIGTERM running hours finish.
     """
     settings = _settings()
-    try:
-        warm_up(settings)
-    except WikitopError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
+    warm_up(settings)
     # Imported here so that the other commands do not load Celery.
     from wikitop.queue.worker import run_worker
 
@@ -294,9 +281,4 @@ def serve(host: str, port: int, workers: int, api_workers: int, shutdown_timeout
     # Imported here so that the other commands load neither Celery nor the web app.
     from wikitop.supervisor import serve as serve_all
 
-    try:
-        code = serve_all(settings, host, port, workers, api_workers, shutdown_timeout)
-    except WikitopError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
-    sys.exit(code)
+    sys.exit(serve_all(settings, host, port, workers, api_workers, shutdown_timeout))

@@ -47,6 +47,11 @@ class Progress:
         detail = f"{result.rows} rows in {result.seconds:.1f} s" if result.outcome.done else result.error
         sys.stderr.write(f"\r{line}: {detail}\n")
 
+    def retrying(self, result: HourResult, delay_s: float) -> None:
+        """Say on its own line that an hour's try failed and when the next one starts."""
+        # Always, not only on a terminal: a wait of seconds with nothing said looks like a hang.
+        sys.stderr.write(f"\r{result.hour} {result.error}; next try in {delay_s:.0f} s\n")
+
     def _draw_loop(self) -> None:
         while not self._stop.wait(self._interval_s):
             with self._lock:
