@@ -13,7 +13,9 @@ import shutil
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+_M = TypeVar("_M")
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -81,27 +83,28 @@ class ApiMetrics:
         )
 
 
-_worker: WorkerMetrics | None = None
-_api: ApiMetrics | None = None
+# One instance of each metrics class per process: a second would register its series again.
+_instances: dict[type, Any] = {}
 _instance_lock = threading.Lock()
 
 
-def metrics() -> WorkerMetrics:
-    """Return the process's worker metrics (created once, even when threads ask at the same time)."""
-    global _worker
+def _instance(kind: type[_M]) -> _M:
+    """Return the process's one `kind` (created once, even when threads ask at the same time)."""
     with _instance_lock:
-        if _worker is None:
-            _worker = WorkerMetrics()
-        return _worker
+        if kind not in _instances:
+            _instances[kind] = kind()
+        instance: _M = _instances[kind]
+        return instance
+
+
+def metrics() -> WorkerMetrics:
+    """Return the process's worker metrics."""
+    return _instance(WorkerMetrics)
 
 
 def api_metrics() -> ApiMetrics:
-    """Return the process's API metrics (created once, even when threads ask at the same time)."""
-    global _api
-    with _instance_lock:
-        if _api is None:
-            _api = ApiMetrics()
-        return _api
+    """Return the process's API metrics."""
+    return _instance(ApiMetrics)
 
 
 def render(extra: Iterable[Collector] = ()) -> tuple[bytes, str]:
