@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from support.dumpgen import DumpSpec
 from support.server import FakeWikimedia, Fault
 from support.workspace import Workspace
+from wikitop import cli
 from wikitop.download import DownloadSlots, HttpFetcher
 from wikitop.errors import HostUnreachableError
 from wikitop.hours import parse_hour
@@ -81,15 +82,22 @@ def test_an_unreachable_host_is_tried_once_and_named(
 # --- the CLI -------------------------------------------------------------------------------------
 
 
-def test_offline_hours_fail_after_one_request_per_try_and_say_why(workspace: Workspace) -> None:
+def test_offline_hours_fail_at_once_and_say_why(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr(cli, "sleep", waits.append)
     result = workspace.run(
         "run", H15, "2020010116", WIKITOP_DUMPS_URL=UNRESOLVABLE_DUMPS, WIKITOP_BLACKLIST_URL=""
     )
     assert result.exit_code == 1
+    # One try, no retry wait: a person at the command line learns at once that the host is unreachable;
+    # the hour stays queued with the reason, for the next run (or a worker) to take up.
+    assert waits == []
     for state in hour_states(workspace, H15, "2020010116"):
-        assert (state["status"], state["try_count"]) == ("failed", 3)
+        assert (state["status"], state["try_count"]) == ("queued", 1)
         assert state["error"] == (
-            "try 3/3: cannot reach dumps.wikitop-test.invalid: name resolution failed (offline?); "
+            "try 1/3: cannot reach dumps.wikitop-test.invalid: name resolution failed (offline?); "
             "check the network or WIKITOP_DUMPS_URL"
         )
     assert "name resolution failed" in result.output
@@ -99,7 +107,7 @@ def test_a_refusing_dumps_server_is_named_in_the_hours_state(workspace: Workspac
     result = workspace.run("run", H15, WIKITOP_DUMPS_URL=f"http://127.0.0.1:{closed_port}/other/pageviews")
     assert result.exit_code == 1
     [state] = hour_states(workspace, H15)
-    assert state["status"] == "failed"
+    assert (state["status"], state["try_count"]) == ("queued", 1)
     assert f"cannot reach 127.0.0.1:{closed_port}: connection refused" in state["error"]
     assert "after 6 tries" not in state["error"]
 

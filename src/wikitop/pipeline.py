@@ -17,6 +17,7 @@ from wikitop.errors import (
     CorruptDumpError,
     DumpDownloadError,
     DumpNotPublishedError,
+    HostUnreachableError,
 )
 from wikitop.hours import format_hour
 from wikitop.logs import log_context
@@ -58,6 +59,9 @@ class HourResult:
     data_path: str | None = None
     error: str | None = None
     dump_bytes: int = 0
+    # The server could not be reached at all (offline, a wrong URL): a person waiting at the
+    # command line is told at once rather than after the queue's retry waits.
+    host_unreachable: bool = False
 
 
 def is_fresh(state: TaskState | None, blacklist: Blacklist, top_n: int) -> bool:
@@ -177,7 +181,7 @@ def _attempt(
             return _lost(key, "its unavailable dump", started)
         return HourResult(key, Outcome.UNAVAILABLE, error=str(exc), seconds=time.monotonic() - started)
     except (DumpDownloadError, CorruptDumpError, OSError) as exc:
-        return _fail(claimed, services, str(exc), started)
+        return _fail(claimed, services, str(exc), started, isinstance(exc, HostUnreachableError))
     except Exception as exc:
         log.exception("unexpected error while processing %s", key)
         return _fail(claimed, services, f"unexpected {type(exc).__name__}: {exc}", started)
@@ -196,14 +200,19 @@ def _attempt(
     return HourResult(key, Outcome.COMPUTED, len(ranking.pages), seconds, data_path, None, dump_bytes)
 
 
-def _fail(claimed: TaskState, services: Services, error: str, started: float) -> HourResult:
+def _fail(
+    claimed: TaskState, services: Services, error: str, started: float, host_unreachable: bool = False
+) -> HourResult:
     status = status_after_failed_try(claimed)
     message = f"try {claimed.try_count}/{claimed.max_tries}: {error}"
     # On the last try of a recompute the store keeps the hour `success` with its earlier result.
     if not services.state.finish_failure(claimed.hour, services.worker_id, status, message):
         return _lost(claimed.hour, "its failure", started)
     outcome = Outcome.RETRY if status is TaskStatus.QUEUED else Outcome.FAILED
-    return HourResult(claimed.hour, outcome, error=message, seconds=time.monotonic() - started)
+    seconds = time.monotonic() - started
+    return HourResult(
+        claimed.hour, outcome, error=message, seconds=seconds, host_unreachable=host_unreachable
+    )
 
 
 def _lost(hour: str, what: str, started: float) -> HourResult:
