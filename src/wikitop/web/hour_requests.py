@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import logging
-from dataclasses import dataclass
+import socket
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 from wikitop.blacklist_cache import BlacklistCache
 from wikitop.errors import UsageError, WikitopError
+from wikitop.heartbeats import STALE_AFTER_S, freshest_age_s
 from wikitop.hours import EXPECTED_FORM, format_hour, hour_range, parse_hour
 from wikitop.queue import HourQueue
 from wikitop.ranking import RankedPage
@@ -16,6 +22,12 @@ from wikitop.settings import Settings
 from wikitop.state import StateStore, TaskState, TaskStatus
 
 log = logging.getLogger(__name__)
+
+# Parsed hours kept per API process for /top: pollers ask for the same few recent hours, and
+# parsing a result file (~40,000 rows) cost more than the rest of the request (bench/bench_api.py).
+TOP_CACHE_HOURS = 8
+# What /readyz calls each dependency; its checks say which one failed and why, never its URL.
+DEPENDENCIES = {"state": "state store", "queue": "queue broker", "results": "results storage"}
 
 
 class TaskNotFoundError(WikitopError):
@@ -63,6 +75,7 @@ class HourRequests:
     results: ResultStore
     queue: HourQueue
     blacklists: BlacklistCache | None = None
+    _top_cache: TopCache = field(default_factory=lambda: TopCache(), init=False, repr=False)
 
     def ask(self, start: str, end: str | None, force: bool = False) -> Asked:
         """Validate START..END whole, record the hours as tasks and submit those that need work."""
@@ -124,20 +137,24 @@ class HourRequests:
         self, hour_text: str, domain: str | None, limit: int | None
     ) -> tuple[TaskState, list[RankedPage]]:
         """Return the hour's ranked pages, of one domain code or all, at most `limit` per domain code."""
-        state, data = self.read_csv(hour_text)
-        top = [page for page in read_csv(data) if domain is None or page.domain_code == domain]
+        state = self.get(hour_text)
+        ranked = self._top_cache.get(state)
+        if ranked is None:
+            state, data = self.read_csv(hour_text)
+            ranked = RankedHour.parse(data)
+            self._top_cache.put(state, ranked)
+        pages = ranked.pages if domain is None else ranked.by_domain.get(domain, [])
         # Ranks run 1..N within each domain code, so a rank bound is a per-domain limit.
-        return state, [page for page in top if limit is None or page.rank <= limit]
+        return state, [page for page in pages if limit is None or page.rank <= limit]
 
     def readiness(self) -> dict[str, str]:
-        """Check the state store, the queue and the blacklist; map each to "ok" (maybe with a note) or why not."""
-        checks: dict[str, str] = {}
-        for name, ping in (("state", self.state.ping), ("queue", self.queue.ping)):
-            try:
-                ping()
-                checks[name] = "ok"
-            except Exception as exc:
-                checks[name] = f"{type(exc).__name__}: {exc}"
+        """Check the dependencies; map each to "ok" (maybe with a note) or which one failed and why."""
+        probes: dict[str, Callable[[], None]] = {
+            "state": self.state.ping,
+            "queue": self.queue.ping,
+            "results": self.results.probe,
+        }
+        checks = {name: _probe(name, probe) for name, probe in probes.items()}
         if self.blacklists is not None:
             # Workers compute nothing without it, so a service that cannot load it is not ready;
             # a cached copy standing in for a failed refresh is ready, with a note saying so.
@@ -145,7 +162,133 @@ class HourRequests:
                 checks["blacklist"] = self.blacklists.readiness()
             except (WikitopError, OSError) as exc:
                 checks["blacklist"] = f"blacklist unavailable: {exc}"
+        checks["workers"] = self._workers_check()
         return checks
+
+    def _workers_check(self) -> str:
+        """Say whether a worker sharing the data dir beat its heartbeat lately (wikitop.heartbeats)."""
+        age_s = freshest_age_s(self.settings.data_dir)
+        if age_s is not None and age_s < STALE_AFTER_S:
+            return "ok"
+        if not self.settings.ready_needs_worker:
+            # `wikitop api`: its workers may run on other machines, whose heartbeats it cannot see.
+            return "ok: not checked: no worker shares this data dir (workers elsewhere are not seen)"
+        if age_s is None:
+            return "no worker is running"
+        return f"no worker is running: the last heartbeat is {age_s:.0f} s old"
+
+
+@dataclass(frozen=True)
+class RankedHour:
+    """One hour's ranked pages, parsed once, and the same pages grouped by domain code."""
+
+    pages: list[RankedPage]
+    by_domain: dict[str, list[RankedPage]]
+
+    @classmethod
+    def parse(cls, data: bytes) -> RankedHour:
+        """Parse a result file."""
+        pages = read_csv(data)
+        by_domain: dict[str, list[RankedPage]] = {}
+        for page in pages:
+            by_domain.setdefault(page.domain_code, []).append(page)
+        return cls(pages, by_domain)
+
+
+@dataclass
+class TopCache:
+    """A small LRU of parsed hours, keyed by what changes when an hour is computed again."""
+
+    size: int = TOP_CACHE_HOURS
+    _entries: OrderedDict[tuple[object, ...], RankedHour] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @staticmethod
+    def key(state: TaskState) -> tuple[object, ...]:
+        """The cache key: a recompute changes finished_at and the provenance, a move the data_path."""
+        return (state.hour, state.status, state.data_path, state.finished_at, state.provenance)
+
+    def get(self, state: TaskState) -> RankedHour | None:
+        """Return the parsed hour for this state of the task, if cached."""
+        key = self.key(state)
+        with self._lock:
+            ranked = self._entries.get(key)
+            if ranked is not None:
+                self._entries.move_to_end(key)
+            return ranked
+
+    def put(self, state: TaskState, ranked: RankedHour) -> None:
+        """Remember the parsed hour, forgetting the least recently used beyond `size`."""
+        with self._lock:
+            self._entries[self.key(state)] = ranked
+            self._entries.move_to_end(self.key(state))
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+def _probe(name: str, probe: Callable[[], None]) -> str:
+    """Run one dependency's probe: "ok", or the dependency and a reason without URL, host or user."""
+    try:
+        probe()
+    except Exception as exc:
+        # The driver's own message (host, port, user) goes to the log only: /readyz is public.
+        log.warning("readiness: the %s failed: %s: %s", DEPENDENCIES[name], type(exc).__name__, exc)
+        return f"{DEPENDENCIES[name]} unavailable: {failure_reason(exc)}"
+    return "ok"
+
+
+_REASONS = (
+    (("refused",), "connection refused"),
+    (("timed out", "timeout"), "timeout"),
+    (
+        ("authentication", "access denied", "not authorized", "invalidaccesskey", "signature"),
+        "authentication failed",
+    ),
+    (
+        ("name or service not known", "could not translate host", "name resolution", "nodename nor servname"),
+        "host name not resolved",
+    ),
+    (("no space left",), "disk full"),
+    (("read-only file system", "permission denied", "forbidden"), "permission denied"),
+    (("does not exist", "no such", "not found", "nosuchbucket"), "not found"),
+)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Classify an error as a short reason ("connection refused", "timeout"...) that names no host or user."""
+    chain = list(_causes(exc))
+    for cause in chain:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, TimeoutError | socket.timeout):
+            return "timeout"
+        if isinstance(cause, socket.gaierror):
+            return "host name not resolved"
+        if isinstance(cause, OSError) and cause.errno == errno.ENOSPC:
+            return "disk full"
+        if isinstance(cause, PermissionError):
+            return "permission denied"
+    text = " ".join(str(cause) for cause in chain).lower()
+    for words, reason in _REASONS:
+        if any(word in text for word in words):
+            return reason
+    if any(isinstance(cause, ConnectionError) for cause in chain):
+        return "connection failed"
+    return f"error ({type(exc).__name__})"
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The error, what caused it, and a DBAPI error wrapped by SQLAlchemy (`orig`), without loops."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        cause = todo.pop(0)
+        if cause is None or id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        yield cause
+        orig = getattr(cause, "orig", None)
+        todo += [cause.__cause__, cause.__context__, orig if isinstance(orig, BaseException) else None]
 
 
 def is_ok(check: str) -> bool:
