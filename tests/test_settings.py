@@ -169,6 +169,10 @@ def test_config_command_prints_the_effective_locations(
         ("s3://bucket/reports", "s3://bucket/reports"),
         ("redis://redis:6379/0", "redis://redis:6379/0"),
         ("sqlite:////data/state.sqlite3", "sqlite:////data/state.sqlite3"),
+        (
+            "cannot fetch https://u:p@ss@example.org/list: HTTP 503",
+            "cannot fetch https://u:***@example.org/list: HTTP 503",
+        ),
     ],
 )
 def test_passwords_of_every_form_are_masked(url: str, shown: str) -> None:

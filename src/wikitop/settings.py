@@ -173,19 +173,25 @@ _SECRET_PARAMETER = re.compile(
     r"([?&;][^=&;#\s]*(?:pass|pwd|secret|token|key|credential)[^=&;#\s]*=)[^&;#\s]*", re.I
 )
 
+_URL = re.compile(r"[A-Za-z][\w+.-]*://\S+")
+
 
 def mask_url_password(text: str) -> str:
-    """Replace the passwords of a URL (`scheme://user:password@host`, `?password=...`) with ***."""
+    """Replace the passwords of the URLs in `text` (`user:password@`, `?password=...`) with ***."""
+    return _URL.sub(lambda match: _mask_one_url(match.group(0)), text)
+
+
+def _mask_one_url(url: str) -> str:
+    """Mask the user part's password and the secret query parameters of one URL."""
     # A password may hold `@`, `:` and `/` unencoded (drivers split the user part at its last `@`),
     # so the user part runs to the last `@` before the query; mask too much rather than a tail.
-    match = re.match(r"([A-Za-z][\w+.-]*://)([^?#\s]*)(.*)", text, re.S)
-    if match is None:
-        return text
-    scheme, authority, rest = match.groups()
+    scheme, _, remainder = url.partition("://")
+    cut = min((i for i in (remainder.find("?"), remainder.find("#")) if i >= 0), default=len(remainder))
+    authority, query = remainder[:cut], remainder[cut:]
     user_part, at, host = authority.rpartition("@")
     if at and ":" in user_part:
         authority = f"{user_part.split(':', 1)[0]}:***@{host}"
-    return scheme + authority + _SECRET_PARAMETER.sub(r"\1***", rest)
+    return f"{scheme}://{authority}" + _SECRET_PARAMETER.sub(r"\1***", query)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -18,7 +18,7 @@ from wikitop.queue import HourQueue
 from wikitop.ranking import RankedPage
 from wikitop.results import ResultStore, read_csv
 from wikitop.services import ask_hours
-from wikitop.settings import Settings
+from wikitop.settings import Settings, mask_url_password
 from wikitop.state import StateStore, TaskState, TaskStatus
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ class HourRequests:
             try:
                 checks["blacklist"] = self.blacklists.readiness()
             except (WikitopError, OSError) as exc:
-                checks["blacklist"] = f"blacklist unavailable: {exc}"
+                checks["blacklist"] = f"blacklist unavailable: {mask_url_password(str(exc))}"
         checks["workers"] = self._workers_check()
         return checks
 
