@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from wikitop.heartbeats import STALE_AFTER_S, Heartbeat, heartbeat_file
@@ -23,7 +24,9 @@ from wikitop.results import render_csv
 from wikitop.services import Services, build_services
 from wikitop.settings import Settings
 from wikitop.state import Provenance
+from wikitop.state.sql import create_state_engine
 from wikitop.web.app import create_app
+from wikitop.web.readiness import failure_reason
 
 HOUR = "2020010115"
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning")
@@ -158,3 +161,18 @@ def test_top_parses_an_hour_once_and_sees_a_recompute(services: Services, client
     store_result(services, [RankedPage("en", 1, "Second", 20)], recompute=True)
     rows = client.get(f"/api/v1/reports/{HOUR}/top").get_json()["rows"]
     assert [r["page_title"] for r in rows] == ["Second"]
+
+
+def test_failure_reasons_of_real_driver_errors_name_no_host_or_user() -> None:
+    port = closed_port()
+    engine = create_state_engine(f"postgresql://wikiuser:s3cret@127.0.0.1:{port}/wikitop")
+    with pytest.raises(sa.exc.OperationalError) as refused_by_postgres:
+        engine.connect()
+    assert f"port {port}" in str(refused_by_postgres.value)  # the driver's message names the server...
+    assert failure_reason(refused_by_postgres.value) == "connection refused"  # ...the reason does not
+    with pytest.raises(OSError) as refused:
+        socket.create_connection(("127.0.0.1", port), timeout=5)
+    assert failure_reason(refused.value) == "connection refused"
+    with pytest.raises(OSError) as missing:
+        Path("/nonexistent-dir-of-wikitop/file").read_bytes()
+    assert failure_reason(missing.value) == "not found"

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import errno
 import logging
-import socket
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from wikitop.blacklist_cache import BlacklistCache
@@ -20,6 +18,7 @@ from wikitop.results import ResultStore, read_csv
 from wikitop.services import ask_hours
 from wikitop.settings import Settings, mask_url_password
 from wikitop.state import StateStore, TaskState, TaskStatus
+from wikitop.web.readiness import probe_dependency
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +26,6 @@ log = logging.getLogger(__name__)
 # parsing a result file (~42,000 rows) cost 72 ms of CPU a request, 0.6 ms once cached
 # (bench/bench_api.py --endpoint top: 13 -> 1,360 requests/s). A parsed hour holds ~11 MB.
 TOP_CACHE_HOURS = 4
-# What /readyz calls each dependency; its checks say which one failed and why, never its URL.
-DEPENDENCIES = {"state": "state store", "queue": "queue broker", "results": "results storage"}
 
 
 class TaskNotFoundError(WikitopError):
@@ -155,7 +152,7 @@ class HourRequests:
             "queue": self.queue.ping,
             "results": self.results.probe,
         }
-        checks = {name: _probe(name, probe) for name, probe in probes.items()}
+        checks = {name: probe_dependency(name, probe) for name, probe in probes.items()}
         if self.blacklists is not None:
             # Workers compute nothing without it, so a service that cannot load it is not ready;
             # a cached copy standing in for a failed refresh is ready, with a note saying so.
@@ -225,71 +222,6 @@ class TopCache:
             self._entries.move_to_end(self.key(state))
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-
-
-def _probe(name: str, probe: Callable[[], None]) -> str:
-    """Run one dependency's probe: "ok", or the dependency and a reason without URL, host or user."""
-    try:
-        probe()
-    except Exception as exc:
-        # The driver's own message (host, port, user) goes to the log only: /readyz is public.
-        log.warning("readiness: the %s failed: %s: %s", DEPENDENCIES[name], type(exc).__name__, exc)
-        return f"{DEPENDENCIES[name]} unavailable: {failure_reason(exc)}"
-    return "ok"
-
-
-_REASONS = (
-    (("refused",), "connection refused"),
-    (("timed out", "timeout"), "timeout"),
-    (
-        ("authentication", "access denied", "not authorized", "invalidaccesskey", "signature"),
-        "authentication failed",
-    ),
-    (
-        ("name or service not known", "could not translate host", "name resolution", "nodename nor servname"),
-        "host name not resolved",
-    ),
-    (("no space left",), "disk full"),
-    (("read-only file system", "permission denied", "forbidden"), "permission denied"),
-    (("does not exist", "no such", "not found", "nosuchbucket"), "not found"),
-)
-
-
-def failure_reason(exc: BaseException) -> str:
-    """Classify an error as a short reason ("connection refused", "timeout"...) that names no host or user."""
-    chain = list(_causes(exc))
-    for cause in chain:
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(cause, TimeoutError | socket.timeout):
-            return "timeout"
-        if isinstance(cause, socket.gaierror):
-            return "host name not resolved"
-        if isinstance(cause, OSError) and cause.errno == errno.ENOSPC:
-            return "disk full"
-        if isinstance(cause, PermissionError):
-            return "permission denied"
-    text = " ".join(str(cause) for cause in chain).lower()
-    for words, reason in _REASONS:
-        if any(word in text for word in words):
-            return reason
-    if any(isinstance(cause, ConnectionError) for cause in chain):
-        return "connection failed"
-    return f"error ({type(exc).__name__})"
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """The error, what caused it, and a DBAPI error wrapped by SQLAlchemy (`orig`), without loops."""
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        cause = todo.pop(0)
-        if cause is None or id(cause) in seen:
-            continue
-        seen.add(id(cause))
-        yield cause
-        orig = getattr(cause, "orig", None)
-        todo += [cause.__cause__, cause.__context__, orig if isinstance(orig, BaseException) else None]
 
 
 def is_ok(check: str) -> bool:
