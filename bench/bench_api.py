@@ -7,7 +7,11 @@ time the server processes spent per request (a figure that other load on the mac
 The load generator is wrk when it is installed (apt-get install wrk), else an asyncio httpx
 client, which on a 2-core machine competes with the server for the CPU and so measures less.
 
-    python bench/bench_api.py [--connections 64] [--duration-s 10] [--hours 1000] [--workers 2]
+`--endpoint top` loads `GET /api/v1/reports/<hour>/top?domain=<code>&limit=10` instead, on
+hours whose result files have the size of a real hour's (TOP_DOMAINS domain codes x 25 pages).
+
+    python bench/bench_api.py [--endpoint get_task_state|top] [--connections 64] [--duration-s 10]
+                              [--hours 1000] [--workers 2]
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ import httpx
 import psutil
 
 from common import free_port
+from wikitop.hours import parse_hour
+from wikitop.ranking import RankedPage
+from wikitop.results import ResultStore, render_csv
 from wikitop.state import Provenance, open_state_store
 
 TARGET_RPS = 1000.0
@@ -39,6 +46,17 @@ TARGET_P99_MS = 100.0
 WARMUP_S = 2
 FIRST_HOUR = datetime(2020, 1, 1, tzinfo=UTC)
 PROVENANCE = Provenance("ab" * 32, 25, 450_000_000, 9_000_000, 120, 25_000, 3.2)
+# A real hour's result has ~1,700 domain codes of 25 pages: ~42,000 rows, ~1.5 MB.
+TOP_DOMAINS = 1700
+TOP_HOURS = 4
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request of the load: a path and an optional JSON body."""
+
+    path: str
+    body: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +84,40 @@ def seed_state(url: str, count: int) -> list[str]:
     finally:
         store.close()
     return hours
+
+
+def seed_results(data_dir: Path) -> list[str]:
+    """Create TOP_HOURS success hours with real-sized result files; return them."""
+    hours = [(FIRST_HOUR + timedelta(hours=i)).strftime("%Y%m%d%H") for i in range(TOP_HOURS)]
+    results = ResultStore(str(data_dir / "reports"))
+    store = open_state_store(f"sqlite:///{data_dir / 'state.sqlite3'}")
+    pages = [
+        RankedPage(f"d{domain}", rank, f"Page_{domain}_{rank}", 1000 - rank)
+        for domain in range(TOP_DOMAINS)
+        for rank in range(1, 26)
+    ]
+    try:
+        store.enqueue(hours, 3)
+        for hour in hours:
+            store.claim(hour, "bench", 60.0, 3)
+            location = results.write(parse_hour(hour), render_csv(pages))
+            store.finish_success(hour, "bench", location, PROVENANCE)
+    finally:
+        store.close()
+    return hours
+
+
+def calls_for(endpoint: str, data_dir: Path, hours: int) -> list[Call]:
+    """Seed the data dir for the endpoint and return the requests of the load, cycled through."""
+    if endpoint == "top":
+        top_hours = seed_results(data_dir)
+        return [
+            Call(f"/api/v1/reports/{hour}/top?domain=d{domain}&limit=10")
+            for domain in range(0, TOP_DOMAINS, 97)
+            for hour in top_hours
+        ]
+    seeded = seed_state(f"sqlite:///{data_dir / 'state.sqlite3'}", hours)
+    return [Call("/get_task_state", json.dumps({"date": hour})) for hour in seeded]
 
 
 def start_api(data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
@@ -99,16 +151,19 @@ def server_cpu_s(api: subprocess.Popen[bytes]) -> float:
     return total
 
 
-def run_wrk(base: str, hours: list[str], connections: int, duration_s: int, work_dir: Path) -> Figures:
-    """Load the API with wrk and a Lua script that sends the prototype's GET with a JSON body."""
-    script = work_dir / "get_task_state.lua"
+def run_wrk(base: str, calls: list[Call], connections: int, duration_s: int, work_dir: Path) -> Figures:
+    """Load the API with wrk and a Lua script that cycles through the calls (GET, maybe a JSON body)."""
+    script = work_dir / "load.lua"
     script.write_text(
-        "local hours = {" + ",".join(f'"{hour}"' for hour in hours) + "}\n"
-        "local i = math.random(#hours)\n"
+        "local paths = {" + ",".join(json.dumps(call.path) for call in calls) + "}\n"
+        "local bodies = {" + ",".join(json.dumps(call.body or "") for call in calls) + "}\n"
+        "local i = math.random(#paths)\n"
         'local headers = {["Content-Type"] = "application/json"}\n'
         "request = function()\n"
-        "  i = i % #hours + 1\n"
-        '  return wrk.format("GET", "/get_task_state", headers, \'{"date": "\' .. hours[i] .. \'"}\')\n'
+        "  i = i % #paths + 1\n"
+        "  local body = nil\n"
+        '  if bodies[i] ~= "" then body = bodies[i] end\n'
+        '  return wrk.format("GET", paths[i], headers, body)\n'
         "end\n"
     )
     threads = str(min(connections, os.cpu_count() or 2))
@@ -156,12 +211,12 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def run_httpx(base: str, hours: list[str], connections: int, duration_s: int) -> Figures:
+def run_httpx(base: str, calls: list[Call], connections: int, duration_s: int) -> Figures:
     """Load the API with `connections` asyncio clients sharing one keep-alive httpx pool."""
-    return asyncio.run(_httpx_load(base, hours, connections, duration_s))
+    return asyncio.run(_httpx_load(base, calls, connections, duration_s))
 
 
-async def _httpx_load(base: str, hours: list[str], connections: int, duration_s: int) -> Figures:
+async def _httpx_load(base: str, calls: list[Call], connections: int, duration_s: int) -> Figures:
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + duration_s
@@ -171,10 +226,10 @@ async def _httpx_load(base: str, hours: list[str], connections: int, duration_s:
         nonlocal errors
         index = offset
         while time.perf_counter() < deadline:
-            body = json.dumps({"date": hours[index % len(hours)]})
+            call = calls[index % len(calls)]
             started = time.perf_counter()
             response = await http.request(
-                "GET", "/get_task_state", content=body, headers={"Content-Type": "application/json"}
+                "GET", call.path, content=call.body, headers={"Content-Type": "application/json"}
             )
             latencies.append(time.perf_counter() - started)
             errors += response.status_code != 200
@@ -197,18 +252,19 @@ async def _httpx_load(base: str, hours: list[str], connections: int, duration_s:
 
 
 def load(
-    use_wrk: bool, base: str, hours: list[str], connections: int, duration_s: int, work_dir: Path
+    use_wrk: bool, base: str, calls: list[Call], connections: int, duration_s: int, work_dir: Path
 ) -> Figures:
     """Run one load with wrk or the httpx client."""
     if use_wrk:
-        return run_wrk(base, hours, connections, duration_s, work_dir)
-    return run_httpx(base, hours, connections, duration_s)
+        return run_wrk(base, calls, connections, duration_s, work_dir)
+    return run_httpx(base, calls, connections, duration_s)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--endpoint", choices=["get_task_state", "top"], default="get_task_state")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--duration-s", type=int, default=10)
     parser.add_argument("--hours", type=int, default=1000)
@@ -218,15 +274,15 @@ def main() -> None:
     use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk") is not None)
     with tempfile.TemporaryDirectory(prefix="wikitop-bench-api-") as tmp:
         data_dir = Path(tmp)
-        hours = seed_state(f"sqlite:///{data_dir / 'state.sqlite3'}", args.hours)
+        calls = calls_for(args.endpoint, data_dir, args.hours)
         port = free_port()
         api = start_api(data_dir, port, args.workers)
         try:
             base = f"http://127.0.0.1:{port}"
             # Warm every worker up (first requests compile SQL and fill caches), then measure.
-            load(use_wrk, base, hours, args.connections, WARMUP_S, data_dir)
+            load(use_wrk, base, calls, args.connections, WARMUP_S, data_dir)
             cpu_before = server_cpu_s(api)
-            figures = load(use_wrk, base, hours, args.connections, args.duration_s, data_dir)
+            figures = load(use_wrk, base, calls, args.connections, args.duration_s, data_dir)
             figures = dataclasses.replace(figures, server_cpu_s=server_cpu_s(api) - cpu_before)
         finally:
             api.terminate()
@@ -236,7 +292,12 @@ def main() -> None:
 
 def _report(figures: Figures, args: argparse.Namespace) -> None:
     met = figures.rps >= TARGET_RPS and figures.p99_ms < TARGET_P99_MS and figures.errors == 0
-    print(f"GET /get_task_state, {args.hours} hours in SQLite, wikitop api --workers {args.workers}")
+    what = (
+        f"GET /api/v1/reports/<hour>/top?domain=...&limit=10, {TOP_HOURS} hours of {TOP_DOMAINS * 25:,} rows"
+        if args.endpoint == "top"
+        else f"GET /get_task_state, {args.hours} hours in SQLite"
+    )
+    print(f"{what}, wikitop api --workers {args.workers}")
     print(f"load generator   {figures.tool} (after a {WARMUP_S} s warm-up)")
     print(f"requests         {figures.requests:,} ({figures.errors} errors)")
     print(f"throughput       {figures.rps:,.0f} requests/s (target >= {TARGET_RPS:,.0f})")

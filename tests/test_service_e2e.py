@@ -563,7 +563,7 @@ SUPERVISE = """
 import logging, sys, time
 from wikitop import supervisor
 logging.basicConfig(level=logging.INFO, format="%(message)s")
-supervisor.MIN_UPTIME_S, supervisor.MAX_RESTARTS = float(sys.argv[2]), 2
+supervisor.MIN_UPTIME_S = float(sys.argv[2])
 target, arg = (time.sleep, 60.0) if sys.argv[1] == "sleep" else (sys.exit, 3)
 sys.exit(supervisor.Supervisor([supervisor.ChildSpec("child", target, (arg,))], 5.0).run())
 """

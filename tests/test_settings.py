@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from wikitop.errors import ConfigError
-from wikitop.settings import Settings, load_settings
+from wikitop.settings import Settings, load_settings, mask_url_password
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -149,3 +149,56 @@ def test_config_command_prints_the_effective_locations(
     assert effective["WIKITOP_RESULTS_URL"] == str(data_dir / "reports")
     assert effective["WIKITOP_STATE_URL"] == f"sqlite:///{data_dir / 'state.sqlite3'}"
     assert effective["WIKITOP_BROKER_URL"] == f"sqla+sqlite:///{data_dir / 'queue.sqlite3'}"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://wikitop:p@ss@db:5432/wikitop", "postgresql://wikitop:***@db:5432/wikitop"),
+        ("postgresql://wikitop:a:b/c@d@db/wikitop", "postgresql://wikitop:***@db/wikitop"),
+        ("redis://:pa/ss:w@rd@redis:6379/0", "redis://:***@redis:6379/0"),
+        (
+            "postgresql://db:5432/wikitop?user=w&password=s3cret",
+            "postgresql://db:5432/wikitop?user=w&password=***",
+        ),
+        (
+            "postgresql:///wikitop?host=/run&sslpassword=s3cret&sslmode=require",
+            "postgresql:///wikitop?host=/run&sslpassword=***&sslmode=require",
+        ),
+        ("s3://bucket/reports?secret_key=s3cret", "s3://bucket/reports?secret_key=***"),
+        ("s3://bucket/reports", "s3://bucket/reports"),
+        ("redis://redis:6379/0", "redis://redis:6379/0"),
+        ("sqlite:////data/state.sqlite3", "sqlite:////data/state.sqlite3"),
+        (
+            "cannot fetch https://u:p@ss@example.org/list: HTTP 503",
+            "cannot fetch https://u:***@example.org/list: HTTP 503",
+        ),
+    ],
+)
+def test_passwords_of_every_form_are_masked(url: str, shown: str) -> None:
+    assert mask_url_password(url) == shown
+
+
+def test_config_command_masks_query_and_at_sign_passwords(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from wikitop.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    env = {
+        "WIKITOP_STATE_URL": "postgresql://wikitop:tail@s3cret@db:5432/wikitop",
+        "WIKITOP_BROKER_URL": "redis://redis:6379/0?password=hunter2",
+        "WIKITOP_RESULTS_URL": "s3://bucket/reports?token=t0ken",
+        "WIKITOP_BLACKLIST_URL": "https://user:pa:ss/w@example.org/blacklist",
+    }
+    result = CliRunner().invoke(main, ["config", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert shown["WIKITOP_STATE_URL"] == "postgresql://wikitop:***@db:5432/wikitop"
+    assert shown["WIKITOP_BROKER_URL"] == "redis://redis:6379/0?password=***"
+    assert shown["WIKITOP_RESULTS_URL"] == "s3://bucket/reports?token=***"
+    assert shown["WIKITOP_BLACKLIST_URL"] == "https://user:***@example.org/blacklist"
+    for secret in ("s3cret", "hunter2", "t0ken", "pa:ss", "ss/w"):
+        assert secret not in result.output

@@ -8,6 +8,7 @@ object stores a single PUT is atomic, so readers never see a partial object.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 import uuid
@@ -30,6 +31,8 @@ S3_INSTALL_HINT = 'pip install "wikitop[s3]"'
 S3_PROTOCOLS = frozenset({"s3", "s3a"})
 # Sent with every S3 PUT so that a browser or a presigned-URL download sees a UTF-8 CSV.
 S3_PUT_OPTIONS = {"ContentType": "text/csv; charset=utf-8"}
+# A local results disk with less free space than this cannot take many more hours (one is ~100 KB).
+MIN_FREE_BYTES = 16 * 1024 * 1024
 
 
 def render_csv(pages: list[RankedPage]) -> bytes:
@@ -117,6 +120,24 @@ class ResultStore:
             raise WikitopError(
                 f"results storage {self.base_url} is not usable: {type(exc).__name__}: {exc}"
             ) from exc
+
+    def probe(self) -> None:
+        """Raise if the results cannot be stored: unreachable, or locally unwritable or full (for /readyz)."""
+        self.ping()
+        if not self._local:
+            # Object stores: the bucket answered. No PUT per probe: it would cost a request and an object.
+            return
+        root = Path(self._root)
+        probe = root / f".probe-{os.getpid()}"
+        try:
+            probe.write_bytes(b"ok")
+            if probe.read_bytes() != b"ok":
+                raise OSError(errno.EIO, f"results directory {root} returned other bytes than written")
+        finally:
+            probe.unlink(missing_ok=True)
+        stats = os.statvfs(root)
+        if stats.f_bavail * stats.f_frsize < MIN_FREE_BYTES:
+            raise OSError(errno.ENOSPC, f"results directory {root}: less than 16 MiB free")
 
 
 def backend_missing_error(url: str, exc: ImportError) -> BackendMissingError:

@@ -159,15 +159,39 @@ class Settings(BaseSettings):
     worker_metrics_host: str = Field(
         "127.0.0.1", min_length=1, description="address of a worker's /metrics (`serve`: its --host)"
     )
+    ready_needs_worker: bool = Field(
+        False, description="/readyz fails while no worker sharing the data dir runs (`serve`: on)"
+    )
     # Results on S3-compatible storage; see wikitop.results.
     s3_endpoint_url: str = Field(
         "", description="S3 endpoint for s3:// results (MinIO, Ceph...); empty = AWS_ENDPOINT_URL, else AWS"
     )
 
 
+# Query parameters that carry a credential: `?password=`, `sslpassword`, `secret_key`, `token`...
+_SECRET_PARAMETER = re.compile(
+    r"([?&;][^=&;#\s]*(?:pass|pwd|secret|token|key|credential)[^=&;#\s]*=)[^&;#\s]*", re.I
+)
+
+_URL = re.compile(r"[A-Za-z][\w+.-]*://\S+")
+
+
 def mask_url_password(text: str) -> str:
-    """Replace the password of a URL (`scheme://user:password@host`) with ***."""
-    return re.sub(r"(://[^/:@\s]*:)[^@\s]*@", r"\1***@", text)
+    """Replace the passwords of the URLs in `text` (`user:password@`, `?password=...`) with ***."""
+    return _URL.sub(lambda match: _mask_one_url(match.group(0)), text)
+
+
+def _mask_one_url(url: str) -> str:
+    """Mask the user part's password and the secret query parameters of one URL."""
+    # A password may hold `@`, `:` and `/` unencoded (drivers split the user part at its last `@`),
+    # so the user part runs to the last `@` before the query; mask too much rather than a tail.
+    scheme, _, remainder = url.partition("://")
+    cut = min((i for i in (remainder.find("?"), remainder.find("#")) if i >= 0), default=len(remainder))
+    authority, query = remainder[:cut], remainder[cut:]
+    user_part, at, host = authority.rpartition("@")
+    if at and ":" in user_part:
+        authority = f"{user_part.split(':', 1)[0]}:***@{host}"
+    return f"{scheme}://{authority}" + _SECRET_PARAMETER.sub(r"\1***", query)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -3,9 +3,10 @@
 Each child runs in its own session, so a terminal's Ctrl-C reaches only this supervisor, which
 then stops the children in order: SIGTERM (the API drains its requests, the worker finishes its
 hours), and SIGKILL to each child's whole process group after the shutdown timeout or on a second
-Ctrl-C. A child that dies is started again, unless it died right after starting (a bad setting)
-or keeps dying, which stops the whole service. If this supervisor is killed, the children notice
-their parent is gone and stop by themselves.
+Ctrl-C. A child that dies is started again after a delay that doubles with each death in a row,
+while the other child goes on (the API keeps answering while the worker is down, and its /readyz
+says so); only a child that exits by itself right after its first start (a bad setting) stops the
+whole service. If this supervisor is killed, the children notice their parent is gone and stop.
 """
 
 from __future__ import annotations
@@ -17,24 +18,30 @@ import os
 import signal
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from wikitop.errors import UsageError
+from wikitop.heartbeats import heartbeat_file
 from wikitop.logs import configure_logging
 from wikitop.services import warm_up
-from wikitop.settings import Settings
+from wikitop.settings import Settings, mask_url_password
 
 log = logging.getLogger(__name__)
 
-# A child that exits sooner than this after starting is broken, not unlucky: restarting it would loop.
+# A child that exits by itself this soon after its first start is broken (a bad setting), not
+# unlucky: restarting it would only loop, so the whole service stops with its message.
 MIN_UPTIME_S = 10.0
-# A child restarted this many times within RESTART_WINDOW_S is crashing in a loop: stop instead.
-MAX_RESTARTS = 5
-RESTART_WINDOW_S = 600.0
+# Any other death (the out-of-memory killer, an operator's SIGKILL, a crash) is restarted after a
+# delay doubling with each death in a row, as Kubernetes' CrashLoopBackOff does, and never given
+# up on: the API must outlive a worker that the kernel kills over and over. A child that stayed
+# up STABLE_UPTIME_S starts over from the first delay.
+FIRST_RESTART_DELAY_S = 0.5
+MAX_RESTART_DELAY_S = 60.0
+STABLE_UPTIME_S = 300.0
 _POLL_S = 0.2
 
 
@@ -45,6 +52,8 @@ class ChildSpec:
     name: str
     target: Callable[..., Any]
     args: tuple[Any, ...]
+    # Called with the pid of a child that died, in this process (e.g. to remove its heartbeat file).
+    on_death: Callable[[int], None] | None = None
 
 
 def serve(
@@ -62,17 +71,23 @@ def serve(
         f"[{host}]" if ":" in host else host,
         port,
         workers,
-        describe_broker(settings.resolved_broker_url),
-        describe_broker(settings.resolved_state_url),
-        settings.resolved_results_url,
+        mask_url_password(describe_broker(settings.resolved_broker_url)),
+        mask_url_password(describe_broker(settings.resolved_state_url)),
+        mask_url_password(settings.resolved_results_url),
     )
     specs = [
-        ChildSpec("wikitop-api", api_child, (settings, host, port, api_workers)),
+        # The worker runs beside the API: /readyz fails while it is down.
+        ChildSpec(
+            "wikitop-api",
+            api_child,
+            (settings.model_copy(update={"ready_needs_worker": True}), host, port, api_workers),
+        ),
         # One address for the whole service: the worker's /metrics listens where the API does.
         ChildSpec(
             "wikitop-worker",
             worker_child,
             (settings.model_copy(update={"worker_metrics_host": host}), workers),
+            on_death=lambda pid: forget_heartbeat(settings.data_dir, pid),
         ),
     ]
     return Supervisor(specs, shutdown_timeout_s).run()
@@ -103,6 +118,11 @@ def worker_child(settings: Settings, concurrency: int) -> None:
     raise SystemExit(run_worker(settings, concurrency))
 
 
+def forget_heartbeat(data_dir: Path, pid: int) -> None:
+    """Remove the heartbeat file of a dead worker: /readyz then says at once that none runs."""
+    heartbeat_file(data_dir, pid).unlink(missing_ok=True)
+
+
 def _child_main(target: Callable[..., Any], args: tuple[Any, ...], parent_pid: int) -> None:
     """Start a child: own session (Ctrl-C goes to the supervisor only), then watch the parent, then run."""
     os.setsid()
@@ -117,13 +137,15 @@ def _stop_when_orphaned(parent_pid: int) -> None:
 
 
 class Child:
-    """One supervised child process."""
+    """One supervised child process, and when to start it again after it died."""
 
     def __init__(self, spec: ChildSpec) -> None:
         self.spec = spec
         self.process: multiprocessing.process.BaseProcess | None = None
         self.started_at = 0.0
-        self.restarts: deque[float] = deque(maxlen=MAX_RESTARTS)
+        self.starts = 0
+        self.deaths_in_a_row = 0
+        self.restart_at: float | None = None
 
     def start(self) -> None:
         """Start the child in a fresh interpreter (nothing of this process's state crosses a fork)."""
@@ -133,6 +155,8 @@ class Child:
         )
         self.process.start()
         self.started_at = time.monotonic()
+        self.starts += 1
+        self.restart_at = None
         log.info("started %s (pid %s)", self.spec.name, self.process.pid)
 
     @property
@@ -187,27 +211,42 @@ class Supervisor:
 
     def _check_children(self) -> None:
         for child in self._children:
-            if not child.alive and not self._stop_requests:
-                self._restart(child)
+            if self._stop_requests:
+                return
+            if child.restart_at is not None:
+                if time.monotonic() >= child.restart_at:
+                    child.start()
+            elif not child.alive:
+                self._on_death(child)
 
-    def _restart(self, child: Child) -> None:
-        """Start a child that died again, unless it died at start or keeps dying: then stop all."""
-        code = child.process.exitcode if child.process else None
+    def _on_death(self, child: Child) -> None:
+        """Schedule a dead child's restart, or stop all if it exited by itself right after its first start."""
+        assert child.process is not None and child.process.pid
+        code, pid = child.process.exitcode, child.process.pid
         now = time.monotonic()
         uptime_s = now - child.started_at
-        if uptime_s < MIN_UPTIME_S or (
-            len(child.restarts) == MAX_RESTARTS and now - child.restarts[0] < RESTART_WINDOW_S
-        ):
+        child.kill_group()  # what it left behind (a Celery worker's pool processes)
+        if child.spec.on_death is not None:
+            child.spec.on_death(pid)
+        # A negative code is a signal: something outside killed it, which says nothing of its settings.
+        if child.starts == 1 and code is not None and code >= 0 and uptime_s < MIN_UPTIME_S:
             log.error(
                 "%s exited with code %s %.1f s after starting: stopping", child.spec.name, code, uptime_s
             )
             self._exit_code = 1
             self._stop_requests = 1
             return
-        log.warning("%s exited with code %s: starting it again", child.spec.name, code)
-        child.restarts.append(now)
-        child.kill_group()
-        child.start()
+        child.deaths_in_a_row = 1 if uptime_s >= STABLE_UPTIME_S else child.deaths_in_a_row + 1
+        delay_s = min(MAX_RESTART_DELAY_S, FIRST_RESTART_DELAY_S * 2 ** (child.deaths_in_a_row - 1))
+        child.restart_at = now + delay_s
+        log.warning(
+            "%s exited with code %s: starting it again in %.1f s (%d death(s) in a row, up %.1f s)",
+            child.spec.name,
+            code,
+            delay_s,
+            child.deaths_in_a_row,
+            uptime_s,
+        )
 
     def _stop_children(self) -> None:
         for child in self._children:

@@ -16,6 +16,7 @@ from typing import Any
 
 from celery.signals import setup_logging, worker_ready, worker_shutdown, worker_shutting_down
 
+from wikitop.heartbeats import Heartbeat, heartbeat_file
 from wikitop.logs import configure_logging
 from wikitop.metrics import use_metrics_dir
 from wikitop.queue.app import describe_broker, make_app
@@ -43,6 +44,7 @@ def run_worker(settings: Settings, concurrency: int, loglevel: str | None = None
     register_tasks(app, settings)
     name = f"wikitop-{os.getpid()}@{socket.gethostname()}"
     _run_reconciler_with_worker(settings, CeleryHourQueue(settings, app), name)
+    _beat_while_ready(settings)
     worker = app.Worker(
         hostname=name,
         pool_cls="prefork",
@@ -81,6 +83,15 @@ def _serve_metrics(settings: Settings) -> None:
         "worker metrics on http://%s:%d/metrics",
         f"[{host}]" if ":" in host else host,
         settings.worker_metrics_port,
+    )
+
+
+def _beat_while_ready(settings: Settings) -> None:
+    """Touch this worker's heartbeat file (read by the API's /readyz) from ready until shutdown."""
+    heartbeat = Heartbeat(heartbeat_file(settings.data_dir, os.getpid()))
+    worker_ready.connect(lambda **_: heartbeat.start(), weak=False, dispatch_uid="wikitop-heartbeat-start")
+    worker_shutting_down.connect(
+        lambda **_: heartbeat.stop(), weak=False, dispatch_uid="wikitop-heartbeat-stop"
     )
 
 

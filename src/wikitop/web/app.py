@@ -58,10 +58,11 @@ def healthz() -> HealthOut:
 
 
 @health.get("/readyz")
-@health.output(HealthOut, description="The state store and the queue answer, the blacklist is loaded")
-@health.doc(responses={503: "A dependency failed: `checks` names it and why"})
+@health.output(HealthOut, description="Every dependency answers, the blacklist is loaded, a worker runs")
+@health.doc(responses={503: "A dependency failed: `checks` names it and why (never its URL or user)"})
 def readyz() -> tuple[HealthOut, int]:
-    """Readiness: the state store and the queue's broker answer a ping, and the blacklist can be loaded."""
+    """Readiness: the state store, the queue's broker and the results storage answer, the blacklist can be
+    loaded, and (under `serve`) a worker runs."""
     checks = current_hour_requests().readiness()
     ready = all(is_ok(result) for result in checks.values())
     failed = ", ".join(name for name, result in checks.items() if not is_ok(result))

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from wikitop.blacklist_cache import BlacklistCache
 from wikitop.errors import UsageError, WikitopError
+from wikitop.heartbeats import STALE_AFTER_S, freshest_age_s
 from wikitop.hours import EXPECTED_FORM, format_hour, hour_range, parse_hour
 from wikitop.queue import HourQueue
 from wikitop.ranking import RankedPage
 from wikitop.results import ResultStore, read_csv
 from wikitop.services import ask_hours
-from wikitop.settings import Settings
+from wikitop.settings import Settings, mask_url_password
 from wikitop.state import StateStore, TaskState, TaskStatus
+from wikitop.web.readiness import probe_dependency
 
 log = logging.getLogger(__name__)
+
+# Parsed hours kept per API process for /top: pollers ask for the same few recent hours, and
+# parsing a result file (~42,000 rows) cost 72 ms of CPU a request, 0.6 ms once cached
+# (bench/bench_api.py --endpoint top: 13 -> 1,360 requests/s). A parsed hour holds ~11 MB.
+TOP_CACHE_HOURS = 4
 
 
 class TaskNotFoundError(WikitopError):
@@ -63,6 +73,7 @@ class HourRequests:
     results: ResultStore
     queue: HourQueue
     blacklists: BlacklistCache | None = None
+    _top_cache: TopCache = field(default_factory=lambda: TopCache(), init=False, repr=False)
 
     def ask(self, start: str, end: str | None, force: bool = False) -> Asked:
         """Validate START..END whole, record the hours as tasks and submit those that need work."""
@@ -124,28 +135,93 @@ class HourRequests:
         self, hour_text: str, domain: str | None, limit: int | None
     ) -> tuple[TaskState, list[RankedPage]]:
         """Return the hour's ranked pages, of one domain code or all, at most `limit` per domain code."""
-        state, data = self.read_csv(hour_text)
-        top = [page for page in read_csv(data) if domain is None or page.domain_code == domain]
+        state = self.get(hour_text)
+        ranked = self._top_cache.get(state)
+        if ranked is None:
+            state, data = self.read_csv(hour_text)
+            ranked = RankedHour.parse(data)
+            self._top_cache.put(state, ranked)
+        pages = ranked.pages if domain is None else ranked.by_domain.get(domain, [])
         # Ranks run 1..N within each domain code, so a rank bound is a per-domain limit.
-        return state, [page for page in top if limit is None or page.rank <= limit]
+        return state, [page for page in pages if limit is None or page.rank <= limit]
 
     def readiness(self) -> dict[str, str]:
-        """Check the state store, the queue and the blacklist; map each to "ok" (maybe with a note) or why not."""
-        checks: dict[str, str] = {}
-        for name, ping in (("state", self.state.ping), ("queue", self.queue.ping)):
-            try:
-                ping()
-                checks[name] = "ok"
-            except Exception as exc:
-                checks[name] = f"{type(exc).__name__}: {exc}"
+        """Check the dependencies; map each to "ok" (maybe with a note) or which one failed and why."""
+        probes: dict[str, Callable[[], None]] = {
+            "state": self.state.ping,
+            "queue": self.queue.ping,
+            "results": self.results.probe,
+        }
+        checks = {name: probe_dependency(name, probe) for name, probe in probes.items()}
         if self.blacklists is not None:
             # Workers compute nothing without it, so a service that cannot load it is not ready;
             # a cached copy standing in for a failed refresh is ready, with a note saying so.
             try:
                 checks["blacklist"] = self.blacklists.readiness()
             except (WikitopError, OSError) as exc:
-                checks["blacklist"] = f"blacklist unavailable: {exc}"
+                checks["blacklist"] = f"blacklist unavailable: {mask_url_password(str(exc))}"
+        checks["workers"] = self._workers_check()
         return checks
+
+    def _workers_check(self) -> str:
+        """Say whether a worker sharing the data dir beat its heartbeat lately (wikitop.heartbeats)."""
+        age_s = freshest_age_s(self.settings.data_dir)
+        if age_s is not None and age_s < STALE_AFTER_S:
+            return "ok"
+        if not self.settings.ready_needs_worker:
+            # `wikitop api`: its workers may run on other machines, whose heartbeats it cannot see.
+            return "ok: not checked: no worker shares this data dir (workers elsewhere are not seen)"
+        if age_s is None:
+            return "no worker is running"
+        return f"no worker is running: the last heartbeat is {age_s:.0f} s old"
+
+
+@dataclass(frozen=True)
+class RankedHour:
+    """One hour's ranked pages, parsed once, and the same pages grouped by domain code."""
+
+    pages: list[RankedPage]
+    by_domain: dict[str, list[RankedPage]]
+
+    @classmethod
+    def parse(cls, data: bytes) -> RankedHour:
+        """Parse a result file."""
+        pages = read_csv(data)
+        by_domain: dict[str, list[RankedPage]] = {}
+        for page in pages:
+            by_domain.setdefault(page.domain_code, []).append(page)
+        return cls(pages, by_domain)
+
+
+@dataclass
+class TopCache:
+    """A small LRU of parsed hours, keyed by what changes when an hour is computed again."""
+
+    size: int = TOP_CACHE_HOURS
+    _entries: OrderedDict[tuple[object, ...], RankedHour] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @staticmethod
+    def key(state: TaskState) -> tuple[object, ...]:
+        """The cache key: a recompute changes finished_at and the provenance, a move the data_path."""
+        return (state.hour, state.status, state.data_path, state.finished_at, state.provenance)
+
+    def get(self, state: TaskState) -> RankedHour | None:
+        """Return the parsed hour for this state of the task, if cached."""
+        key = self.key(state)
+        with self._lock:
+            ranked = self._entries.get(key)
+            if ranked is not None:
+                self._entries.move_to_end(key)
+            return ranked
+
+    def put(self, state: TaskState, ranked: RankedHour) -> None:
+        """Remember the parsed hour, forgetting the least recently used beyond `size`."""
+        with self._lock:
+            self._entries[self.key(state)] = ranked
+            self._entries.move_to_end(self.key(state))
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
 
 
 def is_ok(check: str) -> bool:

@@ -11,7 +11,7 @@ from typing import Self
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
-from wikitop.hours import EXPECTED_FORM
+from wikitop.hours import EXPECTED_FORM, parse_hour, result_path
 from wikitop.ranking import RankedPage
 from wikitop.state import Provenance, TaskState, TaskStatus
 from wikitop.web.hour_requests import Asked
@@ -94,7 +94,9 @@ class TaskOut(BaseModel):
     status: TaskStatus
     try_count: int
     max_tries: int
-    data_path: str | None = Field(description="where the result file is stored")
+    data_path: str | None = Field(
+        description="the result file's path under the results storage; download it from `links.csv`"
+    )
     error: str | None = Field(description="why the last attempt failed")
     created_at: datetime | None
     updated_at: datetime | None
@@ -108,6 +110,7 @@ class TaskOut(BaseModel):
     @model_validator(mode="after")
     def _link(self) -> Self:
         """Link the task to itself, and a success to its ranked pages and its file."""
+        self.data_path = public_data_path(self.hour, self.data_path)
         base = f"/api/v1/reports/{self.hour}"
         self.links = {"self": base}
         if self.status is TaskStatus.SUCCESS:
@@ -152,8 +155,14 @@ class PrototypeTaskOut(BaseModel):
     status: TaskStatus
     try_count: int
     max_tries: int
-    data_path: str | None
+    data_path: str | None = Field(description="the result file's path under the results storage")
     error: str | None
+
+    @model_validator(mode="after")
+    def _relative(self) -> Self:
+        """Show the result's path under the results storage, not the server's."""
+        self.data_path = public_data_path(self.date, self.data_path)
+        return self
 
 
 class PrototypeAskedOut(BaseModel):
@@ -168,6 +177,13 @@ class HealthOut(BaseModel):
 
     status: str
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+def public_data_path(hour: str, data_path: str | None) -> str | None:
+    """The result's path relative to the results storage: the server's own paths are none of a client's business."""
+    # Derived from the hour rather than cut from the stored location, which names the server's
+    # directory or bucket (and an older WIKITOP_RESULTS_URL, if it changed since).
+    return result_path(parse_hour(hour)) if data_path else None
 
 
 def task_out(state: TaskState) -> TaskOut:
