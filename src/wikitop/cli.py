@@ -186,8 +186,9 @@ def _run_one(hour: str, services: Services, force: bool, progress: Progress) -> 
     """Process one hour, retrying failed attempts as the queue does, until it succeeds or tries run out."""
     moment = parse_hour(hour)
     result = process_hour(moment, services, force=force, progress=progress.add_bytes)
-    while result.outcome is Outcome.RETRY:
-        delay_s = retry_delay_s(services.state, hour, services.settings)
+    while result.outcome in (Outcome.RETRY, Outcome.WAITING):
+        waiting = result.outcome is Outcome.WAITING
+        delay_s = result.wait_s if waiting else retry_delay_s(services.state, hour, services.settings)
         progress.retrying(result, delay_s)
         sleep(delay_s)
         result = process_hour(moment, services, force=force, progress=progress.add_bytes)

@@ -10,6 +10,7 @@ from typing import Any
 from apiflask import APIBlueprint
 from flask import Response
 
+from wikitop.web.guard import writes
 from wikitop.web.inputs import current_hour_requests
 from wikitop.web.schemas import (
     AskedOut,
@@ -37,6 +38,7 @@ CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
 @bp.input(AskHours, location="json", example={"start": "2020010115", "end": "2020010119", "force": False})
 @bp.output(AskedOut, status_code=202, description="The hours were recorded; those needing work were queued")
 @bp.doc(responses={400: "Bad hour, range or body", 413: "Body over the size limit"})
+@writes
 def ask_hours(json_data: AskHours) -> AskedOut:
     """Ask for the top pages of start..end.
 
