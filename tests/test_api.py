@@ -538,9 +538,7 @@ def test_real_server_answers_the_prototypes_curl_calls(api_server: str) -> None:
 
     assert httpx.get(f"{api_server}/readyz").status_code == 200
     assert httpx.get(f"{api_server}/openapi.json").json()["info"]["title"] == "wikitop"
-    bad = httpx.post(
-        f"{api_server}/api/v1/reports", content="not json", headers={"Content-Type": JSON}
-    )
+    bad = httpx.post(f"{api_server}/api/v1/reports", content="not json", headers={"Content-Type": JSON})
     assert bad.status_code == 400
     assert "not valid JSON" in bad.json()["message"]
 

@@ -15,6 +15,7 @@ from support.queues import RecordingQueue
 from support.requirements import server_unavailable
 from wikitop.services import Services, build_services
 from wikitop.settings import Settings
+from wikitop.state import TaskStatus
 from wikitop.web.app import create_app
 from wikitop.web.guard import limiter_storage_uri
 
@@ -68,7 +69,13 @@ def test_without_a_token_setting_asks_stay_open(make_client: Any) -> None:
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, _bearer("wrong"), _bearer(TOKEN[:-1]), {"Authorization": TOKEN}, {"Authorization": f"Basic {TOKEN}"}],
+    [
+        {},
+        _bearer("wrong"),
+        _bearer(TOKEN[:-1]),
+        {"Authorization": TOKEN},
+        {"Authorization": f"Basic {TOKEN}"},
+    ],
 )
 def test_with_a_token_every_ask_needs_it(make_client: Any, headers: dict[str, str]) -> None:
     client, queue = make_client(api_token=TOKEN)
@@ -89,7 +96,10 @@ def test_with_a_token_asks_carrying_it_work_and_reads_stay_open(make_client: Any
     client, queue = make_client(api_token=TOKEN)
     assert client.post("/api/v1/reports", json=ASK_V1, headers=_bearer(TOKEN)).status_code == 202
     # The prototype's curl example, with the header added (README): a GET with a JSON body.
-    assert client.get("/ask_page_views", json={"start_date": "2020010117"}, headers=_bearer(TOKEN)).status_code == 202
+    assert (
+        client.get("/ask_page_views", json={"start_date": "2020010117"}, headers=_bearer(TOKEN)).status_code
+        == 202
+    )
     assert [hour for hour, _ in queue.submitted] == ["2020010115", "2020010116", "2020010117"]
     assert client.get("/api/v1/reports/2020010115").status_code == 200
     assert client.get("/get_task_state", json={"date": "2020010115"}).status_code == 200
@@ -99,7 +109,12 @@ def test_with_a_token_asks_carrying_it_work_and_reads_stay_open(make_client: Any
 def test_a_read_token_guards_reads_but_not_the_probes(make_client: Any) -> None:
     client, _ = make_client(api_token=TOKEN, api_read_token=READ_TOKEN)
     client.post("/api/v1/reports", json=ASK_V1, headers=_bearer(TOKEN))
-    for path in ("/api/v1/reports/2020010115", "/api/v1/reports", "/get_task_state?date=2020010115", "/metrics"):
+    for path in (
+        "/api/v1/reports/2020010115",
+        "/api/v1/reports",
+        "/get_task_state?date=2020010115",
+        "/metrics",
+    ):
         refused = client.get(path)
         assert refused.status_code == 401, path
         assert refused.headers["WWW-Authenticate"].startswith("Bearer")
@@ -132,7 +147,9 @@ def test_the_token_is_a_masked_secret() -> None:
     ],
 )
 @pytest.mark.parametrize("path", ["/api/v1/reports", "/ask_page_views"])
-def test_asks_a_browser_could_send_cross_site_are_415(make_client: Any, path: str, kwargs: dict[str, Any]) -> None:
+def test_asks_a_browser_could_send_cross_site_are_415(
+    make_client: Any, path: str, kwargs: dict[str, Any]
+) -> None:
     client, queue = make_client()
     if path == "/ask_page_views":
         kwargs = {key: _prototype_fields(value) for key, value in kwargs.items()}
@@ -145,7 +162,11 @@ def test_asks_a_browser_could_send_cross_site_are_415(make_client: Any, path: st
 def _prototype_fields(value: Any) -> Any:
     if isinstance(value, dict):
         return {"start_date" if key == "start" else key: item for key, item in value.items()}
-    return value.replace('"start"', '"start_date"').replace("start=", "start_date=") if isinstance(value, str) else value
+    return (
+        value.replace('"start"', '"start_date"').replace("start=", "start_date=")
+        if isinstance(value, str)
+        else value
+    )
 
 
 def test_the_prototypes_get_is_the_one_exception_and_only_without_a_token(make_client: Any) -> None:
@@ -162,7 +183,9 @@ def test_the_prototypes_get_is_the_one_exception_and_only_without_a_token(make_c
 
 def test_asks_beyond_the_rate_limit_get_429_with_retry_after(make_client: Any) -> None:
     client, queue = make_client(rate_limit_writes="3/minute")
-    answers = [client.post("/api/v1/reports", json={"start": f"20200101{h:02d}"}).status_code for h in range(3)]
+    answers = [
+        client.post("/api/v1/reports", json={"start": f"20200101{h:02d}"}).status_code for h in range(3)
+    ]
     assert answers == [202, 202, 202]
     # Both ask endpoints share the client's limit.
     refused = client.post("/ask_page_views", json={"start_date": "2020010110"})
@@ -173,7 +196,9 @@ def test_asks_beyond_the_rate_limit_get_429_with_retry_after(make_client: Any) -
     assert len(queue.submitted) == 3
     # Reads are not limited, and another client address has its own allowance.
     assert all(client.get("/api/v1/reports").status_code == 200 for _ in range(5))
-    other = client.post("/api/v1/reports", json={"start": "2020010111"}, environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    other = client.post(
+        "/api/v1/reports", json={"start": "2020010111"}, environ_base={"REMOTE_ADDR": "10.0.0.9"}
+    )
     assert other.status_code == 202
 
 
@@ -221,3 +246,22 @@ def test_openapi_documents_the_bearer_scheme_and_the_guards_answers(make_client:
     # Reads stay open without a read token.
     assert "security" not in spec["paths"]["/api/v1/reports"]["get"]
     assert "security" not in spec["paths"]["/healthz"]["get"]
+
+
+# --- asking again ----------------------------------------------------------------------------------
+
+
+def test_asking_again_for_an_unpublished_hour_waits_for_its_next_check(
+    make_client: Any, tmp_path: Path
+) -> None:
+    client, queue = make_client(unavailable_recheck_s=300)
+    assert client.post("/api/v1/reports", json={"start": "2020010115"}).status_code == 202
+    hour_requests = client.application.extensions["wikitop"]
+    hour_requests.state.claim("2020010115", "test-worker", 60.0, 3)
+    hour_requests.state.finish_failure("2020010115", "test-worker", TaskStatus.UNAVAILABLE, "HTTP 404")
+    queue.submitted.clear()
+    for _ in range(3):
+        again = client.post("/api/v1/reports", json={"start": "2020010115"})
+        assert again.get_json()["submitted"] == []
+        assert again.get_json()["tasks"][0]["status"] == "unavailable"
+    assert queue.submitted == []

@@ -66,7 +66,11 @@ def _env(tmp_path: Path, mirror: FakeWikimedia, **settings: str) -> dict[str, st
 
 def _settings_of(env: dict[str, str]) -> Settings:
     return load_settings(
-        **{name.removeprefix("WIKITOP_").lower(): value for name, value in env.items() if name.startswith("WIKITOP_")}
+        **{
+            name.removeprefix("WIKITOP_").lower(): value
+            for name, value in env.items()
+            if name.startswith("WIKITOP_")
+        }
     )
 
 
@@ -138,9 +142,9 @@ def test_five_forced_asks_download_each_hour_once(tmp_path: Path, mirror: FakeWi
 
             def recomputed() -> bool:
                 states = state.state.get_many(HOURS)
-                return all(s.status is TaskStatus.SUCCESS and s.finished_at is not None for s in states.values()) and (
-                    sum(_downloads(mirror).values()) >= 8
-                )
+                return all(
+                    s.status is TaskStatus.SUCCESS and s.finished_at is not None for s in states.values()
+                ) and (sum(_downloads(mirror).values()) >= 8)
 
             _wait_until(recomputed, "the forced recomputes", log)
             # Give any further (wrong) message time to be processed before counting.
@@ -149,7 +153,9 @@ def test_five_forced_asks_download_each_hour_once(tmp_path: Path, mirror: FakeWi
             state.close()
     finally:
         _stop(worker)
-    assert _downloads(mirror) == dict.fromkeys(HOURS, 2), "5 forced asks of 4 hours must be 4 downloads, not 20"
+    assert _downloads(mirror) == dict.fromkeys(HOURS, 2), (
+        "5 forced asks of 4 hours must be 4 downloads, not 20"
+    )
 
 
 def test_asks_beyond_the_download_budget_are_accepted_and_wait(tmp_path: Path, mirror: FakeWikimedia) -> None:
@@ -165,16 +171,23 @@ def test_asks_beyond_the_download_budget_are_accepted_and_wait(tmp_path: Path, m
         def two_done_two_waiting() -> bool:
             states = list(client.get(f"/api/v1/reports?start={HOURS[0]}&end={HOURS[-1]}").get_json()["items"])
             statuses = sorted(s["status"] for s in states)
-            waiting = [s for s in states if s["status"] == "queued" and "download budget" in (s["error"] or "")]
+            waiting = [
+                s for s in states if s["status"] == "queued" and "download budget" in (s["error"] or "")
+            ]
             return statuses == ["queued", "queued", "success", "success"] and len(waiting) == 2
 
         _wait_until(two_done_two_waiting, "two hours computed and two waiting for the budget", log)
         time.sleep(2)
         waiting = [
-            s for s in client.get("/api/v1/reports?status=queued").get_json()["items"] if s["status"] == "queued"
+            s
+            for s in client.get("/api/v1/reports?status=queued").get_json()["items"]
+            if s["status"] == "queued"
         ]
         assert len(waiting) == 2
-        assert all(s["error"] == "waiting for the download budget (2 per hour, WIKITOP_DOWNLOAD_BUDGET_PER_HOUR)" for s in waiting)
+        assert all(
+            s["error"] == "waiting for the download budget (2 per hour, WIKITOP_DOWNLOAD_BUDGET_PER_HOUR)"
+            for s in waiting
+        )
         assert all(s["try_count"] == 0 for s in waiting)
     finally:
         close()
@@ -187,7 +200,9 @@ def test_wikitop_run_waits_for_the_download_budget_saying_so(tmp_path: Path, mir
     env = _env(tmp_path, mirror, download_budget_per_hour="2")
     run, log = _start(env, tmp_path, "run", HOURS[0], HOURS[2], "--jobs", "1")
     try:
-        _wait_until(lambda: "waiting for the download budget" in log.read_text(errors="replace"), "the wait", log)
+        _wait_until(
+            lambda: "waiting for the download budget" in log.read_text(errors="replace"), "the wait", log
+        )
         assert run.poll() is None, "it waits rather than failing the hour"
     finally:
         _stop(run)

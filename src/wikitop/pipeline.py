@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 
 from wikitop.blacklist import Blacklist
 from wikitop.download import ProgressCallback
+from wikitop.dumps import is_remote
 from wikitop.errors import (
     BlacklistUnavailableError,
     CorruptDumpError,
     DumpDownloadError,
     DumpNotPublishedError,
 )
-from wikitop.dumps import is_remote
 from wikitop.hours import format_hour
 from wikitop.logs import log_context
 from wikitop.metrics import metrics

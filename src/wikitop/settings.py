@@ -174,7 +174,9 @@ class Settings(BaseSettings):
     api_token: str = Field(
         "", description="bearer token every request that enqueues must carry; empty = writes are open"
     )
-    api_read_token: str = Field("", description="bearer token the read endpoints need; empty = reads are open")
+    api_read_token: str = Field(
+        "", description="bearer token the read endpoints need; empty = reads are open"
+    )
     rate_limit_writes: str = Field(
         "10/minute;100/hour", description="flask-limiter limits of asks per client address; empty = none"
     )

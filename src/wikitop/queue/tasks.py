@@ -107,7 +107,11 @@ def _wait_for_budget(result: HourResult, force: bool, queue: HourQueue) -> None:
     try:
         queue.submit(result.hour, force=force, countdown_s=countdown_s)
     except BrokerUnavailableError as exc:
-        log.warning("hour %s waiting for the download budget, not published (the reconciler will): %s", result.hour, exc)
+        log.warning(
+            "hour %s waiting for the download budget, not published (the reconciler will): %s",
+            result.hour,
+            exc,
+        )
 
 
 def _schedule_retry(hour: str, services: Services, queue: HourQueue) -> None:

@@ -308,7 +308,9 @@ class SqlStateStore:
             if self._postgres:
                 # SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL needs the lock so
                 # that two workers never both see the last free slot.
-                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_BUDGET_LOCK_KEY})
+                connection.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_BUDGET_LOCK_KEY}
+                )
             connection.execute(sa.delete(DOWNLOADS).where(DOWNLOADS.c.started_at <= now - BUDGET_WINDOW))
             count, oldest = connection.execute(
                 sa.select(sa.func.count(), sa.func.min(DOWNLOADS.c.started_at))

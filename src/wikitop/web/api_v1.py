@@ -43,7 +43,8 @@ def ask_hours(json_data: AskHours) -> AskedOut:
     """Ask for the top pages of start..end.
 
     The whole range is validated first. Hours that are queued, running or already have a result
-    are not submitted again; failed ones are retried; `force` recomputes every hour of the range.
+    are not submitted again; failed ones are retried; `force` recomputes the hours that have a
+    result (never one already queued or running).
     """
     return asked_out(current_hour_requests().ask(json_data.start, json_data.end, json_data.force))
 

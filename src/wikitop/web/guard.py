@@ -23,7 +23,14 @@ _WRITE_MARK = "_wikitop_writes"
 _GUARD = "wikitop.guard"
 # Liveness and readiness probes (kubelet, load balancers) carry no token; docs and the OpenAPI
 # document describe the API, they hold no data.
-_OPEN_ENDPOINTS = {"health.healthz", "health.readyz", "openapi.spec", "openapi.docs", "docs_assets.static", "static"}
+_OPEN_ENDPOINTS = {
+    "health.healthz",
+    "health.readyz",
+    "openapi.spec",
+    "openapi.docs",
+    "docs_assets.static",
+    "static",
+}
 # The prototype's state-changing GET: kept for its curl examples, so allowed without a token only.
 _PROTOTYPE_GET_ASK = ("GET", "prototype.ask_page_views")
 
@@ -112,7 +119,9 @@ def _bearer_matches(token: str) -> bool:
 def _declares_json() -> bool:
     """Tell whether the body is declared JSON: browsers send a cross-site form or text/plain without asking."""
     mimetype = request.mimetype
-    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+    return mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    )
 
 
 def _unauthorized(what: str) -> Response:
@@ -126,7 +135,8 @@ def _unauthorized(what: str) -> Response:
 def _too_many(error: RateLimitExceeded) -> Response:
     """Answer 429 as JSON; flask-limiter adds Retry-After and the X-RateLimit-* headers."""
     return _json_error(
-        429, f"too many asks from this address: at most {error.description}; retry after the Retry-After seconds"
+        429,
+        f"too many asks from this address: at most {error.description}; retry after the Retry-After seconds",
     )
 
 
@@ -155,7 +165,9 @@ def _document_guard(spec: dict[Any, Any] | str) -> dict[Any, Any] | str:
             if write and method != "get":
                 responses["415"] = _error("The body is not declared JSON (Content-Type: application/json)")
             if write and settings.rate_limit_writes:
-                responses["429"] = _error(f"Too many asks from this address (limits: {settings.rate_limit_writes})")
+                responses["429"] = _error(
+                    f"Too many asks from this address (limits: {settings.rate_limit_writes})"
+                )
             if (write and settings.api_token) or (not write and settings.api_read_token):
                 operation["security"] = [{SECURITY_SCHEME: []}]
                 responses["401"] = _error("Missing or wrong bearer token")
@@ -174,5 +186,5 @@ def _endpoint_of(path: str, method: str) -> str | None:
     flask_path = path.replace("{", "<").replace("}", ">")
     for rule in current_app.url_map.iter_rules():
         if rule.rule == flask_path and method.upper() in (rule.methods or set()):
-            return rule.endpoint
+            return str(rule.endpoint)
     return None
