@@ -13,7 +13,9 @@ from wikitop.hours import hour_range
 from wikitop.queue.hour_queue import BrokerUnavailableError
 from wikitop.services import ask_hours, warm_up
 from wikitop.settings import Settings, load_settings
-from wikitop.state import TaskStatus, open_state_store
+from wikitop.state import Provenance, TaskStatus, open_state_store
+
+PROVENANCE = Provenance("ab" * 32, 25, 1, 1, 0, 1, 0.1)
 
 UNREACHABLE_REDIS = "redis://127.0.0.1:9/0"  # the discard port: nothing answers there
 
@@ -57,7 +59,7 @@ def test_warm_up_names_a_bad_state_url(tmp_path: Path) -> None:
         warm_up(make_settings(tmp_path, state_url="nosuchscheme://x"))
 
 
-def test_ask_hours_dispatches_new_and_rearmed_hours_or_all_when_forced(tmp_path: Path) -> None:
+def test_ask_hours_dispatches_new_and_rearmed_hours_and_done_ones_when_forced(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     state = open_state_store(settings.resolved_state_url)
     hours = hour_range("2020010115", "2020010117", settings.max_range_hours)
@@ -71,6 +73,11 @@ def test_ask_hours_dispatches_new_and_rearmed_hours_or_all_when_forced(tmp_path:
         state.finish_failure("2020010116", "w", TaskStatus.FAILED, "gone")
         assert ask_hours(state, hours, settings.max_tries, force=False).to_dispatch == ["2020010116"]
 
-        assert ask_hours(state, hours, settings.max_tries, force=True).to_dispatch == first.hours
+        # Forced: the hours with a result are recomputed; queued and running ones are on their way.
+        state.claim("2020010115", "w", 60, settings.max_tries)
+        state.finish_success("2020010115", "w", "reports/x.csv", PROVENANCE)
+        state.claim("2020010117", "w", 60, settings.max_tries)
+        assert ask_hours(state, hours, settings.max_tries, force=True).to_dispatch == ["2020010115"]
+        assert ask_hours(state, hours, settings.max_tries, force=True).to_dispatch == []
     finally:
         state.close()

@@ -32,7 +32,7 @@ from wikitop.state import (
     open_state_store,
     status_after_failed_try,
 )
-from wikitop.state.migrations import VERSION_TABLE
+from wikitop.state.migrations import HEAD_REVISION, VERSION_TABLE
 from wikitop.state.sql import METADATA
 
 POSTGRES_URL = os.environ.get("WIKITOP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -240,6 +240,100 @@ def test_enqueue_rejects_malformed_hours_without_writing(store: StateStore, bad_
     with pytest.raises(UsageError, match="YYYYMMDDHH"):
         store.enqueue([H0, bad_hour], max_tries=3)
     assert store.count() == 0
+
+
+def test_force_rearms_done_hours_but_never_queued_or_running_ones(store: StateStore) -> None:
+    store.enqueue([H0, H1, H2], max_tries=3)
+    store.claim(H1, "w1", LONG_LEASE_S, 3)
+    store.claim(H2, "w2", LONG_LEASE_S, 3)
+    store.finish_success(H2, "w2", "reports/h2.csv", PROVENANCE)
+    running = store.get(H1)
+    assert store.enqueue([H0, H1, H2], max_tries=5, force=True) == [H2]
+    forced = store.get(H2)
+    assert forced is not None
+    # Queued again with fresh tries, and still holding its last result should the recompute fail.
+    assert (forced.status, forced.try_count, forced.max_tries) == (TaskStatus.QUEUED, 0, 5)
+    assert (forced.data_path, forced.provenance) == ("reports/h2.csv", PROVENANCE)
+    assert store.get(H1) == running
+    # Forcing again while the recompute waits publishes nothing more.
+    assert store.enqueue([H0, H1, H2], max_tries=5, force=True) == []
+    claimed = store.claim(H2, "w3", LONG_LEASE_S, 5, reclaim_success=True)
+    assert claimed is not None
+    store.finish_failure(H2, "w3", TaskStatus.FAILED, "HTTP 503")
+    kept = store.get(H2)
+    assert kept is not None and (kept.status, kept.data_path) == (TaskStatus.SUCCESS, "reports/h2.csv")
+
+
+def test_asking_again_never_shortens_the_recheck_of_an_unpublished_hour(
+    store: StateStore, clock: ManualClock
+) -> None:
+    store.claim(H0, "w1", LONG_LEASE_S, 3)
+    store.finish_failure(H0, "w1", TaskStatus.UNAVAILABLE, "HTTP 404")
+    store.claim(H1, "w1", LONG_LEASE_S, 3)
+    store.finish_failure(H1, "w1", TaskStatus.FAILED, "HTTP 503")
+    unavailable = store.get(H0)
+    assert unavailable is not None and unavailable.updated_at is not None
+    due = unavailable.updated_at + timedelta(seconds=300)
+    recheck_at = lambda state: due  # noqa: E731
+    clock.advance(299)
+    # Failed hours are retried at once; the unpublished one waits for its check.
+    assert store.enqueue([H0, H1], max_tries=3, recheck_at=recheck_at) == [H1]
+    assert store.get(H0) == unavailable
+    assert store.enqueue([H0], max_tries=3, recheck_at=recheck_at, force=True) == []
+    clock.advance(1)
+    assert store.enqueue([H0], max_tries=3, recheck_at=recheck_at) == [H0]
+    rearmed = store.get(H0)
+    assert rearmed is not None and rearmed.status is TaskStatus.QUEUED
+
+
+# --- the download budget ---------------------------------------------------------------------------
+
+
+def test_download_budget_counts_the_last_hour_of_the_deployment(
+    state_url: str, store: StateStore, clock: ManualClock
+) -> None:
+    note = "waiting for the download budget (3 per hour)"
+    store.enqueue([H0, H1, H2, H3], max_tries=3)
+    assert [store.reserve_download(hour, 3, note) for hour in (H0, H1)] == [0.0, 0.0]
+    clock.advance(600)
+    assert store.reserve_download(H2, 3, note) == 0.0
+    # Another process of the deployment (another connection to the same store) sees the same count.
+    other = open_state_store(state_url, clock=clock)
+    try:
+        wait_s = other.reserve_download(H3, 3, note)
+    finally:
+        other.close()
+    assert wait_s == pytest.approx(3000, abs=0.01)  # the first two leave the hour 3,000 s from now
+    waiting = store.get(H3)
+    assert waiting is not None and (waiting.status, waiting.error) == (TaskStatus.QUEUED, note)
+    # A download counted for an hour another worker holds did not happen: it is uncounted.
+    store.release_download(H2)
+    assert store.reserve_download(H3, 3, note) == 0.0
+    assert store.reserve_download(H3, 3, note) > 0
+    clock.advance(3000)
+    assert store.reserve_download(H3, 3, note) == 0.0
+
+
+def test_download_budget_holds_under_concurrent_processes(state_url: str, store: StateStore) -> None:
+    granted = Counter[str]()
+    lock = threading.Lock()
+
+    def take(index: int) -> None:
+        opened = open_state_store(state_url)
+        try:
+            for _ in range(5):
+                if opened.reserve_download(H0, 7, "waiting") == 0.0:
+                    with lock:
+                        granted[f"t{index}"] += 1
+        finally:
+            opened.close()
+
+    threads = [threading.Thread(target=take, args=(index,)) for index in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(granted.values()) == 7
 
 
 # --- claim, heartbeat, finish -------------------------------------------------------------------
@@ -645,7 +739,7 @@ def test_migrations_create_exactly_the_live_schema(state_url: str) -> None:
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-            assert context.get_current_revision() == "0001"
+            assert context.get_current_revision() == HEAD_REVISION
             assert compare_metadata(context, METADATA) == []
     finally:
         engine.dispose()
@@ -799,7 +893,7 @@ def test_sqlite_store_uses_wal_in_a_created_directory(tmp_path: Path) -> None:
     with closing(sqlite3.connect(path)) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert tables == {"tasks", VERSION_TABLE}
+    assert tables == {"tasks", "downloads", VERSION_TABLE}
 
 
 def test_head_revision_constant_matches_the_migration_scripts() -> None:

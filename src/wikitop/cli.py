@@ -186,9 +186,11 @@ def _run_one(hour: str, services: Services, force: bool, progress: Progress) -> 
     """Process one hour, retrying failed attempts as the queue does, until it succeeds or tries run out."""
     moment = parse_hour(hour)
     result = process_hour(moment, services, force=force, progress=progress.add_bytes)
-    # The queue's retry rule; an unreachable server is not waited for here (run again when online).
-    while result.outcome is Outcome.RETRY and not result.host_unreachable:
-        delay_s = retry_delay_s(services.state, hour, services.settings)
+    # The queue's retry rule, and the download budget's waits; an unreachable server is not waited
+    # for here (run again when online).
+    while result.outcome in (Outcome.RETRY, Outcome.WAITING) and not result.host_unreachable:
+        waiting = result.outcome is Outcome.WAITING
+        delay_s = result.wait_s if waiting else retry_delay_s(services.state, hour, services.settings)
         progress.retrying(result, delay_s)
         sleep(delay_s)
         result = process_hour(moment, services, force=force, progress=progress.add_bytes)

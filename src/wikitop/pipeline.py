@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from wikitop.blacklist import Blacklist
 from wikitop.download import ProgressCallback
+from wikitop.dumps import is_remote
 from wikitop.errors import (
     BlacklistUnavailableError,
     CorruptDumpError,
@@ -41,6 +42,7 @@ class Outcome(StrEnum):
     UNAVAILABLE = "unavailable"  # the dump is not published yet
     RETRY = "retry"  # this attempt failed; tries remain
     FAILED = "failed"  # this attempt failed and it was the last try
+    WAITING = "waiting"  # the deployment's download budget is spent: nothing done, try after wait_s
 
     @property
     def done(self) -> bool:
@@ -62,6 +64,7 @@ class HourResult:
     # The server could not be reached at all (offline, a wrong URL): a person waiting at the
     # command line is told at once rather than after the queue's retry waits.
     host_unreachable: bool = False
+    wait_s: float = 0.0
 
 
 def is_fresh(state: TaskState | None, blacklist: Blacklist, top_n: int) -> bool:
@@ -125,13 +128,28 @@ def _process(
     # Re-take a success row only when we saw it stale (or force): a row that turned success since
     # we read it was just computed by another worker.
     reclaim = force or (current is not None and current.status is TaskStatus.SUCCESS)
+    counted = _counts_against_budget(services)
+    if counted:
+        budget = settings.download_budget_per_hour
+        note = f"waiting for the download budget ({budget} per hour, WIKITOP_DOWNLOAD_BUDGET_PER_HOUR)"
+        wait_s = services.state.reserve_download(key, budget, note)
+        if wait_s > 0:
+            return HourResult(key, Outcome.WAITING, error=note, wait_s=wait_s)
     claimed = services.state.claim(
         key, services.worker_id, settings.lease_s, settings.max_tries, reclaim_success=reclaim
     )
     if claimed is None:
+        if counted:
+            services.state.release_download(key)
         return HourResult(key, Outcome.BUSY, error="another worker holds this hour")
     with _Heartbeat(services.state, key, services.worker_id, settings.lease_s):
         return _attempt(hour, claimed, blacklist, services, progress)
+
+
+def _counts_against_budget(services: Services) -> bool:
+    """Tell whether computing an hour downloads from upstream under a budget (not a local mirror)."""
+    # The budget is counted before the claim, so that an hour over budget is left queued as it was.
+    return services.settings.download_budget_per_hour > 0 and is_remote(services.settings.dumps_url)
 
 
 def _fail_without_blacklist(key: str, services: Services, force: bool, error: str) -> HourResult:

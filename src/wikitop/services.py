@@ -16,6 +16,7 @@ from wikitop.download import DownloadSlots, HttpFetcher
 from wikitop.dumps import DumpSource
 from wikitop.hours import format_hour
 from wikitop.queue import HourQueue
+from wikitop.queue.followup import next_check_at
 from wikitop.results import ResultStore
 from wikitop.settings import Settings
 from wikitop.state import StateStore, open_state_store
@@ -92,11 +93,24 @@ def warm_up(settings: Settings, *, require_broker: bool = False) -> None:
             queue.close()
 
 
-def ask_hours(state: StateStore, hours: list[datetime], max_tries: int, force: bool) -> AskedHours:
-    """Record the hours as tasks and pick those to dispatch: new and re-armed ones, every one if `force`.
+def ask_hours(
+    state: StateStore,
+    hours: list[datetime],
+    max_tries: int,
+    force: bool,
+    *,
+    recheck_s: tuple[float, float] | None = None,
+) -> AskedHours:
+    """Record the hours as tasks and pick those to dispatch: new and re-armed ones (done ones too if `force`).
 
-    Hours queued, running or done are not dispatched again: asking twice downloads once.
+    Hours queued or running are not dispatched again, forced or not: asking twice downloads once.
+    With `recheck_s` (first and longest wait, as WIKITOP_UNAVAILABLE_RECHECK_S and _MAX_S), an hour
+    whose dump was not published is re-armed only once its next check is due, as the reconciler
+    would: asking again never shortens the backoff.
     """
     keys = [format_hour(hour) for hour in hours]
-    needing_work = state.enqueue(keys, max_tries)
-    return AskedHours(keys, keys if force else needing_work)
+    recheck_at = None
+    if recheck_s is not None:
+        first_s, max_s = recheck_s
+        recheck_at = lambda task: next_check_at(task, first_s, max_s)  # noqa: E731
+    return AskedHours(keys, state.enqueue(keys, max_tries, force=force, recheck_at=recheck_at))

@@ -66,6 +66,17 @@ class Settings(BaseSettings):
     broker_url: str = Field("", description="Celery broker; empty = embedded SQLite queue in the data dir")
     config: Path | None = Field(None, description="optional TOML file with these settings")
 
+    @field_validator("rate_limit_writes")
+    @classmethod
+    def _rate_limits(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value) if value.strip() else None
+        except ValueError:
+            raise ValueError("expected limits like '10/minute;100/hour' (empty = none)") from None
+        return value.strip()
+
     @field_validator("dumps_url", "results_url", "state_url", "blacklist_url", "broker_url")
     @classmethod
     def _strip(cls, value: str) -> str:
@@ -109,7 +120,7 @@ class Settings(BaseSettings):
         for name in type(self).model_fields:
             value = effective.get(name, getattr(self, name))
             text = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-            if any(word in name for word in ("secret", "password", "key")):
+            if any(word in name for word in ("secret", "password", "key", "token")):
                 text = "***" if text else ""
             view[f"WIKITOP_{name.upper()}"] = mask_url_password(text)
         return view
@@ -161,6 +172,19 @@ class Settings(BaseSettings):
     )
     ready_needs_worker: bool = Field(
         False, description="/readyz fails while no worker sharing the data dir runs (`serve`: on)"
+    )
+    # Exposure of the HTTP API; see wikitop.web.guard and the README's Security section.
+    api_token: str = Field(
+        "", description="bearer token every request that enqueues must carry; empty = writes are open"
+    )
+    api_read_token: str = Field(
+        "", description="bearer token the read endpoints need; empty = reads are open"
+    )
+    rate_limit_writes: str = Field(
+        "10/minute;100/hour", description="flask-limiter limits of asks per client address; empty = none"
+    )
+    download_budget_per_hour: int = Field(
+        120, ge=0, description="upstream downloads per hour for the whole deployment; 0 = unlimited"
     )
     # Results on S3-compatible storage; see wikitop.results.
     s3_endpoint_url: str = Field(

@@ -16,7 +16,7 @@ from wikitop.logs import log_context
 from wikitop.pipeline import HourResult, Outcome, process_hour
 from wikitop.queue import HourQueue
 from wikitop.queue.app import TASK_NAME
-from wikitop.queue.followup import give_up, give_up_at, retry_delay_s
+from wikitop.queue.followup import RETRY_MAX_S, give_up, give_up_at, retry_delay_s
 from wikitop.queue.hour_queue import BrokerUnavailableError, CeleryHourQueue
 from wikitop.services import Services, build_services
 from wikitop.settings import Settings
@@ -85,6 +85,8 @@ def run_hour(context: WorkerContext, hour: str, force: bool) -> str:
         return "error"
     if result.outcome is Outcome.RETRY:
         _schedule_retry(result.hour, services, context.queue)
+    elif result.outcome is Outcome.WAITING:
+        _wait_for_budget(result, force, context.queue)
     elif result.outcome is Outcome.UNAVAILABLE and datetime.now(UTC) >= give_up_at(result.hour):
         _give_up(result, services)
     # UNAVAILABLE hours are checked again by the reconciler; BUSY and CACHED need nothing more.
@@ -94,6 +96,22 @@ def run_hour(context: WorkerContext, hour: str, force: bool) -> str:
 def _give_up(result: HourResult, services: Services) -> None:
     if give_up(services.state, result.hour, services.worker_id, services.settings, result.error):
         log.warning("hour %s failed: its dump is still not published a day after the hour", result.hour)
+
+
+def _wait_for_budget(result: HourResult, force: bool, queue: HourQueue) -> None:
+    """Publish the hour again for when the download budget frees a slot; it stays queued meanwhile."""
+    # Capped like a retry: a countdown message waits unacknowledged in a worker (Redis visibility
+    # timeout), and each wake-up touches the hour, so the reconciler never sees it stale.
+    countdown_s = min(result.wait_s, RETRY_MAX_S)
+    log.info("hour %s %s: next try in %.0f s", result.hour, result.error, countdown_s)
+    try:
+        queue.submit(result.hour, force=force, countdown_s=countdown_s)
+    except BrokerUnavailableError as exc:
+        log.warning(
+            "hour %s waiting for the download budget, not published (the reconciler will): %s",
+            result.hour,
+            exc,
+        )
 
 
 def _schedule_retry(hour: str, services: Services, queue: HourQueue) -> None:

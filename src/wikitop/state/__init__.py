@@ -87,12 +87,34 @@ class StateStore(Protocol):
         """Return how many states match the same filters as `find`."""
         ...
 
-    def enqueue(self, hours: list[str], max_tries: int) -> list[str]:
+    def enqueue(
+        self,
+        hours: list[str],
+        max_tries: int,
+        *,
+        force: bool = False,
+        recheck_at: Callable[[TaskState], datetime] | None = None,
+    ) -> list[str]:
         """Create missing hours and re-arm failed/unavailable ones as `queued` with try_count 0.
 
-        Returns the hours that now need work (newly created or re-armed); hours that are queued,
-        running or success are left untouched and not returned.
+        Returns the hours that now need work (newly created or re-armed); hours that are queued or
+        running are left untouched and not returned, even with `force`; success ones too unless
+        `force`, which re-arms them keeping their last result. An unavailable hour is re-armed only
+        once `recheck_at(state)` has passed, when given: asking again never shortens its backoff.
         """
+        ...
+
+    def reserve_download(self, hour: str, per_hour: int, note: str) -> float:
+        """Count one upstream download of `hour` if fewer than `per_hour` started in the last hour.
+
+        The count is the deployment's: every process sharing the store sees it. Returns 0 when the
+        download was counted; otherwise the seconds until a slot frees up, after setting `note` as
+        the error of the hour if it is queued (it stays queued).
+        """
+        ...
+
+    def release_download(self, hour: str) -> None:
+        """Uncount the newest download counted for `hour` (it did not happen after all)."""
         ...
 
     def claim(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sqlite3
-from collections.abc import Iterator, Sequence
+import zlib
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,6 +85,18 @@ TASKS = sa.Table(
     sa.Column("duration_s", sa.Double()),
     sa.Index("ix_tasks_status_hour", "status", "hour"),
 )
+# One row per upstream download started: the deployment-wide budget counts those of the last hour.
+DOWNLOADS = sa.Table(
+    "downloads",
+    METADATA,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("hour", sa.String(10), nullable=False),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_downloads_started_at", "started_at"),
+)
+BUDGET_WINDOW = timedelta(hours=1)
+# Any constant bigint would do; it serialises the budget's count-then-insert on PostgreSQL.
+_PG_BUDGET_LOCK_KEY = zlib.crc32(b"wikitop.state.downloads")
 _STATE_FIELDS = tuple(f.name for f in dataclasses.fields(TaskState) if f.name != "provenance")
 _PROVENANCE_FIELDS = tuple(f.name for f in dataclasses.fields(Provenance))
 _SELECT_HOUR = sa.select(TASKS).where(TASKS.c.hour == sa.bindparam("hour"))
@@ -236,8 +249,15 @@ class SqlStateStore:
         with self._reader.connect() as connection:
             return int(connection.execute(query).scalar_one())
 
-    def enqueue(self, hours: list[str], max_tries: int) -> list[str]:
-        """Create missing hours and re-arm failed/unavailable ones; return those that now need work."""
+    def enqueue(
+        self,
+        hours: list[str],
+        max_tries: int,
+        *,
+        force: bool = False,
+        recheck_at: Callable[[TaskState], datetime] | None = None,
+    ) -> list[str]:
+        """Create missing hours and re-arm failed/unavailable ones (success too if `force`); return those."""
         wanted = list(dict.fromkeys(_checked_hour(hour) for hour in hours))
         if not wanted:
             return []
@@ -246,9 +266,68 @@ class SqlStateStore:
         with self._writer.begin() as connection:
             # Sorted, so that concurrent enqueues lock rows in the same order on PostgreSQL.
             for chunk in _chunks(sorted(wanted)):
-                needing_work.update(connection.scalars(_rearm(chunk, max_tries, now)))
+                rearmed = self._rearmable(connection, chunk, force, recheck_at, now)
+                if rearmed:
+                    needing_work.update(connection.scalars(_rearm(rearmed, max_tries, now)))
                 needing_work.update(connection.scalars(self._insert_missing(chunk, max_tries, now)))
         return [hour for hour in wanted if hour in needing_work]
+
+    def _rearmable(
+        self,
+        connection: sa.Connection,
+        hours: Sequence[str],
+        force: bool,
+        recheck_at: Callable[[TaskState], datetime] | None,
+        now: datetime,
+    ) -> list[str]:
+        """Return the hours of `hours` to put back in the queue, their rows locked until the commit."""
+        # Queued and running hours are never re-armed, forced or not: their work is already on the
+        # way, and publishing it again would only download the same dump twice.
+        statuses = [TaskStatus.FAILED, TaskStatus.UNAVAILABLE] + ([TaskStatus.SUCCESS] if force else [])
+        query = (
+            sa.select(TASKS)
+            .where(TASKS.c.hour.in_(hours), TASKS.c.status.in_([status.value for status in statuses]))
+            .with_for_update()
+        )
+        return [
+            state.hour
+            for state in (_to_state(row) for row in connection.execute(query))
+            # Asking again never shortens the backoff of a dump not published yet: the reconciler
+            # checks it when it is due.
+            if state.status is not TaskStatus.UNAVAILABLE or recheck_at is None or recheck_at(state) <= now
+        ]
+
+    def reserve_download(self, hour: str, per_hour: int, note: str) -> float:
+        """Count one upstream download of `hour` if fewer than `per_hour` started in the last hour.
+
+        Returns 0 when counted; otherwise the seconds until the oldest counted download leaves the
+        hour, having set `note` as the error of the hour if it is queued.
+        """
+        now = self._now()
+        with self._writer.begin() as connection:
+            if self._postgres:
+                # SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL needs the lock so
+                # that two workers never both see the last free slot.
+                connection.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_BUDGET_LOCK_KEY}
+                )
+            connection.execute(sa.delete(DOWNLOADS).where(DOWNLOADS.c.started_at <= now - BUDGET_WINDOW))
+            count, oldest = connection.execute(
+                sa.select(sa.func.count(), sa.func.min(DOWNLOADS.c.started_at))
+            ).one()
+            if count < per_hour:
+                connection.execute(sa.insert(DOWNLOADS).values(hour=hour, started_at=now))
+                return 0.0
+            waiting = sa.update(TASKS).where(TASKS.c.hour == hour, TASKS.c.status == TaskStatus.QUEUED.value)
+            connection.execute(waiting.values(error=note, updated_at=now))
+        oldest = UTCDateTime().process_result_value(oldest, self._engine.dialect) or now
+        return max((oldest + BUDGET_WINDOW - now).total_seconds(), 0.001)
+
+    def release_download(self, hour: str) -> None:
+        """Uncount the newest download counted for `hour` (it did not happen after all)."""
+        with self._writer.begin() as connection:
+            newest = sa.select(sa.func.max(DOWNLOADS.c.id)).where(DOWNLOADS.c.hour == hour).scalar_subquery()
+            connection.execute(sa.delete(DOWNLOADS).where(DOWNLOADS.c.id == newest))
 
     def claim(
         self, hour: str, worker: str, lease_s: float, max_tries: int, reclaim_success: bool = False
@@ -408,13 +487,14 @@ def _abandoned(now: datetime) -> sa.ColumnElement[bool]:
 
 
 def _rearm(hours: Sequence[str], max_tries: int, now: datetime) -> sa.Update:
-    """Build an UPDATE that puts failed/unavailable `hours` back in the queue and returns them."""
+    """Build an UPDATE that puts `hours` back in the queue with fresh tries and returns them.
+
+    A success row (a forced recompute) keeps its data_path and provenance: a failed recompute then
+    falls back to that result (see _release_status).
+    """
     return (
         sa.update(TASKS)
-        .where(
-            TASKS.c.hour.in_(hours),
-            TASKS.c.status.in_([TaskStatus.FAILED.value, TaskStatus.UNAVAILABLE.value]),
-        )
+        .where(TASKS.c.hour.in_(hours))
         .values(
             status=TaskStatus.QUEUED.value,
             try_count=0,

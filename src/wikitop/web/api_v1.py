@@ -10,6 +10,7 @@ from typing import Any
 from apiflask import APIBlueprint
 from flask import Response
 
+from wikitop.web.guard import writes
 from wikitop.web.inputs import current_hour_requests
 from wikitop.web.schemas import (
     AskedOut,
@@ -37,11 +38,13 @@ CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
 @bp.input(AskHours, location="json", example={"start": "2020010115", "end": "2020010119", "force": False})
 @bp.output(AskedOut, status_code=202, description="The hours were recorded; those needing work were queued")
 @bp.doc(responses={400: "Bad hour, range or body", 413: "Body over the size limit"})
+@writes
 def ask_hours(json_data: AskHours) -> AskedOut:
     """Ask for the top pages of start..end.
 
     The whole range is validated first. Hours that are queued, running or already have a result
-    are not submitted again; failed ones are retried; `force` recomputes every hour of the range.
+    are not submitted again; failed ones are retried; `force` recomputes the hours that have a
+    result (never one already queued or running).
     """
     return asked_out(current_hour_requests().ask(json_data.start, json_data.end, json_data.force))
 

@@ -11,6 +11,7 @@ from wikitop.settings import Settings, load_settings
 from wikitop.web import api_v1, prototype
 from wikitop.web.docs import serve_docs_assets
 from wikitop.web.errors import register_error_handlers
+from wikitop.web.guard import register_guard
 from wikitop.web.hour_requests import HourRequests, is_ok
 from wikitop.web.inputs import EXTENSION, current_hour_requests
 from wikitop.web.observability import register_metrics
@@ -47,6 +48,7 @@ def create_app(
     app.spec_processor(prototype.document_inputs)
     for blueprint in (prototype.bp, api_v1.bp, health):
         app.register_blueprint(blueprint)
+    register_guard(app, settings)
     return app
 
 

@@ -80,7 +80,8 @@ class HourRequests:
         if not start.strip():
             raise UsageError(f"the start hour is empty: expected {EXPECTED_FORM}")
         hours = hour_range(start, end or None, self.settings.max_range_hours)
-        asked = ask_hours(self.state, hours, self.settings.max_tries, force)
+        recheck_s = (self.settings.unavailable_recheck_s, self.settings.unavailable_recheck_max_s)
+        asked = ask_hours(self.state, hours, self.settings.max_tries, force, recheck_s=recheck_s)
         queue_error = self._submit(asked.to_dispatch, force)
         states = self.state.get_many(asked.hours)
         return Asked([states[hour] for hour in asked.hours if hour in states], asked.to_dispatch, queue_error)

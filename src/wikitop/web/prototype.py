@@ -8,6 +8,7 @@ from apiflask import APIBlueprint, abort
 from flask import Response
 from pydantic import BaseModel
 
+from wikitop.web.guard import writes
 from wikitop.web.inputs import current_hour_requests, read_payload
 from wikitop.web.schemas import (
     PrototypeAsk,
@@ -28,6 +29,7 @@ bp = APIBlueprint("prototype", __name__, tag="Prototype")
 @bp.post("/ask_page_views")
 @bp.output(PrototypeAskedOut, status_code=202, description="The hours were recorded; new ones were queued")
 @bp.doc(responses={400: "Bad hour, range or body"})
+@writes
 def ask_page_views() -> PrototypeAskedOut:
     """Ask for the top pages of start_date..end_date.
 
