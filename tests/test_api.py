@@ -311,10 +311,14 @@ def test_failed_hours_are_retried_and_force_never_resubmits_queued_hours(
 
 
 def test_unreachable_broker_still_records_the_hours(settings: Settings, services: Services) -> None:
-    client = create_app(settings, services, RecordingQueue(submit_error="broker down")).test_client()
+    down = "Error 111 connecting to redis://:s3cret@broker.internal:6379/0. Connection refused."
+    client = create_app(settings, services, RecordingQueue(submit_error=down)).test_client()
     response = client.post("/api/v1/reports", json={"start": HOUR})
     assert response.status_code == 202
-    assert "the queue could not be reached (ConnectionError: broker down)" in _json(response)["message"]
+    message = _json(response)["message"]
+    assert "the queue could not be reached (connection refused)" in message
+    # Why, in words: never the broker's address or credentials.
+    assert "s3cret" not in message and "broker.internal" not in message
     assert services.state.get(HOUR) is not None
 
 

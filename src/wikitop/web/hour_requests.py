@@ -18,7 +18,7 @@ from wikitop.results import ResultStore, read_csv
 from wikitop.services import ask_hours
 from wikitop.settings import Settings, mask_url_password
 from wikitop.state import StateStore, TaskState, TaskStatus
-from wikitop.web.readiness import probe_dependency
+from wikitop.web.readiness import failure_reason, probe_dependency
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,8 @@ class HourRequests:
                 self.queue.submit(hour, force=force)
             except Exception as exc:
                 log.warning("could not submit %d hour(s) from %s: %s", len(hours) - index, hour, exc)
-                return f"{type(exc).__name__}: {exc}"
+                # The client learns why in words that name no broker host, user or password.
+                return failure_reason(exc)
         return None
 
     def get(self, hour_text: str) -> TaskState:
