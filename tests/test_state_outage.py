@@ -44,8 +44,8 @@ _databases = count()
 
 
 @pytest.fixture(scope="module")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivatePostgres]:
-    with PrivatePostgres(tmp_path_factory.mktemp("postgres")) as server:
+def postgres() -> Iterator[PrivatePostgres]:
+    with PrivatePostgres() as server:
         yield server
 
 

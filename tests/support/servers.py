@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from contextlib import suppress
 from pathlib import Path
@@ -87,15 +88,19 @@ class PrivateRedis:
 
 
 class PrivatePostgres:
-    """A PostgreSQL cluster of one test in a temp dir on a free port (trust auth, user postgres)."""
+    """A PostgreSQL cluster of one test in a temp dir of its own on a free port (trust auth, user postgres).
 
-    def __init__(self, root: Path) -> None:
+    Its directory is not under pytest's temp dir: pytest runs of the same user make that private
+    again (mode 0700), and the postgres user must reach its data dir.
+    """
+
+    def __init__(self) -> None:
         self.bin = _postgres_bin()
         self.port = free_port()
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-        self.data_dir = root / "pgdata"
-        self._log = root / "postgres.log"
-        self._root = root
+        self._root = Path(tempfile.mkdtemp(prefix="wikitop-postgres-"))
+        self.data_dir = self._root / "pgdata"
+        self._log = self._root / "postgres.log"
         # PostgreSQL will not run as root: as root, run its commands as the postgres user.
         self._as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
@@ -106,13 +111,7 @@ class PrivatePostgres:
 
     def init(self) -> PrivatePostgres:
         """Create the cluster and start it."""
-        self._root.mkdir(parents=True, exist_ok=True)
         if self._as_user:
-            # The postgres user must reach its data dir: open the temp dirs above it for traversal.
-            for parent in [self._root, *self._root.parents]:
-                if parent == Path("/"):
-                    break
-                parent.chmod(parent.stat().st_mode | 0o711)
             shutil.chown(self._root, "postgres")
         self._run(
             str(self.bin / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "--auth=trust", "-E", "UTF8"
@@ -147,4 +146,7 @@ class PrivatePostgres:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.stop()
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self._root, ignore_errors=True)
