@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, TypeVar
 
-from tenacity import Retrying, before_sleep_log, retry_if_exception_type, stop_after_delay, wait_exponential
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from wikitop.blacklist import Blacklist
 from wikitop.download import ProgressCallback
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 Value = TypeVar("Value")
 # The longest wait between two tries of recording an attempt's end while the state store is down.
-FINISH_RETRY_MAX_WAIT_S = 5.0
+FINISH_RETRY_MAX_WAIT_S = 2.0
 
 
 class Outcome(StrEnum):
@@ -234,10 +234,18 @@ def _finishing(services: Services, finish: Callable[[], Value]) -> Value:
         retry=retry_if_exception_type(STATE_OUTAGES),
         stop=stop_after_delay(services.settings.lease_s / 2),
         wait=wait_exponential(multiplier=0.2, max=FINISH_RETRY_MAX_WAIT_S),
-        before_sleep=before_sleep_log(log, logging.WARNING, exc_info=False),
+        before_sleep=_announce_finish_retry,
         reraise=True,
     )
     return retrying(finish)
+
+
+def _announce_finish_retry(retry_state: RetryCallState) -> None:
+    """Log one line per failed try of recording an attempt's end."""
+    error = retry_state.outcome.exception() if retry_state.outcome else None
+    wait_s = retry_state.next_action.sleep if retry_state.next_action else 0.0
+    reason = describe_outage(error) if error else "?"
+    log.warning("the state store did not record the attempt's end (%s); next try in %.1f s", reason, wait_s)
 
 
 def _attempt_id(state: TaskState) -> str:
