@@ -282,11 +282,15 @@ def _record_pending(
         pending = services.results.read_pending(hour)
     except OSError:
         return None
-    record = json.loads(pending) if pending else {}
-    # Only the attempt that the state still names wrote this result: any later one may have replaced it.
-    if record.get("attempt") != _attempt_id(current):
+    try:
+        record = json.loads(pending) if pending else {}
+        # Only the attempt that the state still names wrote this result: a later one may have replaced it.
+        if record.get("attempt") != _attempt_id(current):
+            return None
+        provenance = Provenance(**record["provenance"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        log.warning("hour %s: its pending record is unreadable; the hour is computed again", current.hour)
         return None
-    provenance = Provenance(**record["provenance"])
     if provenance.blacklist_sha256 != blacklist.sha256 or provenance.top_n != services.settings.top_n:
         return None
     key, worker = current.hour, services.worker_id
