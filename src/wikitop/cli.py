@@ -18,10 +18,11 @@ import sqlalchemy.exc
 from wikitop import __version__
 from wikitop.errors import ConfigError, UsageError, WikitopError
 from wikitop.hours import EXPECTED_FORM, format_hour, hour_range, parse_hour
+from wikitop.logs import configure_logging
 from wikitop.pipeline import HourResult, Outcome, process_hour
 from wikitop.progress import Progress
 from wikitop.queue.followup import retry_delay_s
-from wikitop.services import Services, ask_hours, build_services, warm_up
+from wikitop.services import Services, ask_hours, build_services, warm_up_waiting
 from wikitop.settings import Settings, load_settings, mask_url_password
 from wikitop.state import TaskState
 
@@ -251,7 +252,8 @@ def worker(concurrency: int | None, loglevel: str | None) -> None:
     per machine; every worker of a machine shares its download cap. On SIGTERM running hours finish.
     """
     settings = _settings()
-    warm_up(settings)
+    configure_logging(loglevel or settings.log_level, settings.log_format)
+    warm_up_waiting(settings)
     # Imported here so that the other commands do not load Celery.
     from wikitop.queue.worker import run_worker
 

@@ -41,3 +41,7 @@ class BlacklistUnavailableError(WikitopError):
 
 class BackendMissingError(WikitopError):
     """An optional backend was asked for but its library is not installed."""
+
+
+class StateUnavailableError(WikitopError):
+    """The task-state store cannot be reached right now: retry later; the hour keeps its state."""

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from wikitop.blacklist import Blacklist
 from wikitop.download import ProgressCallback
@@ -19,6 +24,7 @@ from wikitop.errors import (
     DumpDownloadError,
     DumpNotPublishedError,
     HostUnreachableError,
+    StateUnavailableError,
 )
 from wikitop.hours import format_hour
 from wikitop.logs import log_context
@@ -26,11 +32,15 @@ from wikitop.metrics import metrics
 from wikitop.ranking import rank_stream
 from wikitop.results import render_csv
 from wikitop.state import Provenance, StateStore, TaskState, TaskStatus, status_after_failed_try
+from wikitop.state.outage import STATE_OUTAGES, describe_outage
 
 if TYPE_CHECKING:
     from wikitop.services import Services
 
 log = logging.getLogger(__name__)
+Value = TypeVar("Value")
+# The longest wait between two tries of recording an attempt's end while the state store is down.
+FINISH_RETRY_MAX_WAIT_S = 2.0
 
 
 class Outcome(StrEnum):
@@ -88,7 +98,14 @@ def process_hour(
     """Make sure the hour has a fresh result: skip it if it has one, else claim, compute and store it."""
     with log_context(hour=format_hour(hour)):
         retries_before = services.fetcher.retry_count
-        result = _process(hour, services, force, progress)
+        try:
+            result = _process(hour, services, force, progress)
+        except STATE_OUTAGES as exc:
+            # Nothing was recorded: the hour keeps its state and the caller tries again later.
+            raise StateUnavailableError(
+                f"the task-state database is unavailable ({describe_outage(exc)}): hour "
+                f"{format_hour(hour)} keeps its state and is retried later"
+            ) from exc
         _record(result, services.fetcher.retry_count - retries_before)
         _log_result(result)
         return result
@@ -116,6 +133,9 @@ def _process(
     except BlacklistUnavailableError as exc:
         return _fail_without_blacklist(key, services, force, f"blacklist unavailable: {exc}")
     current = services.state.get(key)
+    recovered = _record_pending(hour, current, blacklist, services)
+    if recovered is not None:
+        return recovered
     if is_fresh(current, blacklist, settings.top_n) and not force:
         try:
             has_result = services.results.exists(hour)
@@ -195,9 +215,10 @@ def _attempt(
         )
         data_path = services.results.write(hour, render_csv(ranking.pages))
     except DumpNotPublishedError as exc:
-        if not services.state.finish_failure(key, worker, TaskStatus.UNAVAILABLE, str(exc)):
+        error, unavailable = str(exc), TaskStatus.UNAVAILABLE
+        if not _finishing(services, lambda: services.state.finish_failure(key, worker, unavailable, error)):
             return _lost(key, "its unavailable dump", started)
-        return HourResult(key, Outcome.UNAVAILABLE, error=str(exc), seconds=time.monotonic() - started)
+        return HourResult(key, Outcome.UNAVAILABLE, error=error, seconds=time.monotonic() - started)
     except (DumpDownloadError, CorruptDumpError, OSError) as exc:
         return _fail(claimed, services, str(exc), started, isinstance(exc, HostUnreachableError))
     except Exception as exc:
@@ -213,9 +234,100 @@ def _attempt(
         rows=len(ranking.pages),
         duration_s=round(seconds, 3),
     )
-    if not services.state.finish_success(key, worker, data_path, provenance):
+    try:
+        recorded = _finishing(
+            services, lambda: services.state.finish_success(key, worker, data_path, provenance)
+        )
+    except STATE_OUTAGES:
+        _keep_pending(hour, claimed, data_path, provenance, services)
+        raise
+    if not recorded:
         return _lost(key, "its result", started)
     return HourResult(key, Outcome.COMPUTED, len(ranking.pages), seconds, data_path, None, dump_bytes)
+
+
+def _finishing(services: Services, finish: Callable[[], Value]) -> Value:
+    """Record an attempt's end, trying again while the state store is down, as long as the lease holds.
+
+    A database restart takes seconds: waiting it out keeps the hour in this worker's hands. Half
+    the lease: the heartbeat extended it at most a third of a lease ago.
+    """
+    retrying = Retrying(
+        retry=retry_if_exception_type(STATE_OUTAGES),
+        stop=stop_after_delay(services.settings.lease_s / 2),
+        wait=wait_exponential(multiplier=0.2, max=FINISH_RETRY_MAX_WAIT_S),
+        before_sleep=_announce_finish_retry,
+        reraise=True,
+    )
+    return retrying(finish)
+
+
+def _announce_finish_retry(retry_state: RetryCallState) -> None:
+    """Log one line per failed try of recording an attempt's end."""
+    error = retry_state.outcome.exception() if retry_state.outcome else None
+    wait_s = retry_state.next_action.sleep if retry_state.next_action else 0.0
+    reason = describe_outage(error) if error else "?"
+    log.warning("the state store did not record the attempt's end (%s); next try in %.1f s", reason, wait_s)
+
+
+def _attempt_id(state: TaskState) -> str:
+    """Name one attempt at an hour: the worker that claimed it and when."""
+    started = state.started_at.isoformat() if state.started_at else "?"
+    return f"{state.worker}@{started}"
+
+
+def _keep_pending(
+    hour: datetime, claimed: TaskState, data_path: str, provenance: Provenance, services: Services
+) -> None:
+    """Keep, next to a result the state store could not record, what the next attempt needs to record it."""
+    record = {
+        "attempt": _attempt_id(claimed),
+        "data_path": data_path,
+        "provenance": dataclasses.asdict(provenance),
+    }
+    try:
+        services.results.write_pending(hour, json.dumps(record).encode())
+    except OSError as exc:
+        # Then the hour is computed again once the store is back: a cost, never a wrong result.
+        log.warning("hour %s: its result's record could not be kept either: %s", claimed.hour, exc)
+        return
+    log.warning("hour %s: result written; the state store is down, it is recorded later", claimed.hour)
+
+
+def _record_pending(
+    hour: datetime, current: TaskState | None, blacklist: Blacklist, services: Services
+) -> HourResult | None:
+    """Record the result that an earlier attempt wrote but could not record; None when there is none."""
+    if current is None or current.status is TaskStatus.SUCCESS or current.started_at is None:
+        return None
+    try:
+        pending = services.results.read_pending(hour)
+    except OSError:
+        return None
+    try:
+        record = json.loads(pending) if pending else {}
+        # Only the attempt that the state still names wrote this result: a later one may have replaced it.
+        if record.get("attempt") != _attempt_id(current):
+            return None
+        provenance = Provenance(**record["provenance"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        log.warning("hour %s: its pending record is unreadable; the hour is computed again", current.hour)
+        return None
+    if provenance.blacklist_sha256 != blacklist.sha256 or provenance.top_n != services.settings.top_n:
+        return None
+    key, worker = current.hour, services.worker_id
+    held = current.status is TaskStatus.RUNNING and current.worker == worker
+    if not held:
+        settings = services.settings
+        if services.state.claim(key, worker, settings.lease_s, settings.max_tries) is None:
+            return HourResult(key, Outcome.BUSY, error="another worker holds this hour")
+    if not _finishing(
+        services, lambda: services.state.finish_success(key, worker, record["data_path"], provenance)
+    ):
+        return _lost(key, "its result", time.monotonic())
+    services.results.delete_pending(hour)
+    log.info("hour %s: recorded the result its attempt %s wrote", key, record["attempt"])
+    return HourResult(key, Outcome.COMPUTED, provenance.rows, 0.0, record["data_path"], None, 0)
 
 
 def _fail(
@@ -224,7 +336,8 @@ def _fail(
     status = status_after_failed_try(claimed)
     message = f"try {claimed.try_count}/{claimed.max_tries}: {error}"
     # On the last try of a recompute the store keeps the hour `success` with its earlier result.
-    if not services.state.finish_failure(claimed.hour, services.worker_id, status, message):
+    finish = services.state.finish_failure
+    if not _finishing(services, lambda: finish(claimed.hour, services.worker_id, status, message)):
         return _lost(claimed.hour, "its failure", started)
     outcome = Outcome.RETRY if status is TaskStatus.QUEUED else Outcome.FAILED
     seconds = time.monotonic() - started
@@ -261,5 +374,7 @@ class _Heartbeat:
         while not self._stop.wait(self._args[2] / 3):
             try:
                 self._state.heartbeat(*self._args)
+            except STATE_OUTAGES as exc:
+                log.warning("heartbeat for %s failed: %s", self._args[0], describe_outage(exc))
             except Exception:
                 log.warning("heartbeat for %s failed", self._args[0], exc_info=True)

@@ -13,7 +13,7 @@ import io
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,9 @@ S3_PROTOCOLS = frozenset({"s3", "s3a"})
 S3_PUT_OPTIONS = {"ContentType": "text/csv; charset=utf-8"}
 # A local results disk with less free space than this cannot take many more hours (one is ~100 KB).
 MIN_FREE_BYTES = 16 * 1024 * 1024
+# The record kept next to a result whose attempt could not record it in the state store (an outage):
+# the next attempt records it from there instead of downloading the hour again.
+PENDING_SUFFIX = ".pending.json"
 
 
 def render_csv(pages: list[RankedPage]) -> bytes:
@@ -98,6 +101,35 @@ class ResultStore:
                 # One PUT (or one completed multipart upload): the object appears whole or not at all.
                 self._fs.pipe_file(path, data, **self._put_options)
         return self.location(hour)
+
+    def _pending_path(self, hour: datetime) -> str:
+        return f"{self._path(hour)}{PENDING_SUFFIX}"
+
+    def write_pending(self, hour: datetime, record: bytes) -> None:
+        """Store, next to the hour's result, the record of the attempt that wrote it but could not say so."""
+        path = self._pending_path(hour)
+        with _storage_errors("write", f"{self.location(hour)}{PENDING_SUFFIX}"):
+            if self._local:
+                _replace_file(Path(path), record)
+            else:
+                self._fs.pipe_file(path, record)
+
+    def read_pending(self, hour: datetime) -> bytes | None:
+        """Return the hour's pending record, or None when it has none."""
+        path = self._pending_path(hour)
+        with _storage_errors("read", f"{self.location(hour)}{PENDING_SUFFIX}"):
+            self._fs.invalidate_cache(path)
+            try:
+                return bytes(self._fs.cat_file(path))
+            except FileNotFoundError:
+                return None
+
+    def delete_pending(self, hour: datetime) -> None:
+        """Remove the hour's pending record once the state store holds what it said."""
+        path = self._pending_path(hour)
+        where = f"{self.location(hour)}{PENDING_SUFFIX}"
+        with _storage_errors("delete", where), suppress(FileNotFoundError):
+            self._fs.rm_file(path)
 
     def ping(self) -> None:
         """Raise WikitopError, naming the URL, if the storage cannot be reached or its bucket is missing."""

@@ -5,10 +5,14 @@ Also what every entry point does with them: warm them up before serving, and ask
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import count
 from pathlib import Path
 
 from wikitop.blacklist_cache import BlacklistCache
@@ -18,8 +22,13 @@ from wikitop.hours import format_hour
 from wikitop.queue import HourQueue
 from wikitop.queue.followup import next_check_at
 from wikitop.results import ResultStore
-from wikitop.settings import Settings
+from wikitop.settings import Settings, mask_url_password
 from wikitop.state import StateStore, open_state_store
+
+log = logging.getLogger(__name__)
+# Waits between start-up checks of a task-state database that is down: 1, 2, 4 ... s, at most 30 s.
+STATE_WAIT_FIRST_S = 1.0
+STATE_WAIT_MAX_S = 30.0
 
 
 @dataclass
@@ -91,6 +100,35 @@ def warm_up(settings: Settings, *, require_broker: bool = False) -> None:
             queue.ping()
         finally:
             queue.close()
+
+
+def warm_up_waiting(
+    settings: Settings, *, require_broker: bool = False, sleep: Callable[[float], None] = time.sleep
+) -> None:
+    """warm_up, waiting for a task-state database that is down, with one log line per failed check.
+
+    `wikitop api` and `wikitop worker` may start before their database (a deploy, a reboot, a
+    failover), as they may before Redis: they wait for it rather than exit, as an orchestrator
+    expects, saying each time what they wait for. Any other error still ends the start-up.
+    """
+    from wikitop.state.outage import STATE_OUTAGES, describe_outage
+
+    wait_s = STATE_WAIT_FIRST_S
+    for check in count(1):
+        try:
+            warm_up(settings, require_broker=require_broker)
+            return
+        except STATE_OUTAGES as exc:
+            log.warning(
+                "waiting for the task-state database (WIKITOP_STATE_URL=%s): check %d failed: %s; "
+                "next check in %.0f s",
+                mask_url_password(settings.resolved_state_url),
+                check,
+                describe_outage(exc),
+                wait_s,
+            )
+        sleep(wait_s)
+        wait_s = min(wait_s * 2, STATE_WAIT_MAX_S)
 
 
 def ask_hours(

@@ -27,6 +27,7 @@ from wikitop.queue.followup import give_up, give_up_at, next_check_at
 from wikitop.queue.hour_queue import BrokerUnavailableError, CeleryHourQueue
 from wikitop.settings import Settings
 from wikitop.state import StateStore, TaskState, TaskStatus
+from wikitop.state.outage import STATE_OUTAGES, describe_outage
 
 log = logging.getLogger(__name__)
 _PAGE_ROWS = 500
@@ -60,6 +61,9 @@ class Reconciler:
                 counts = self.run_once()
                 if counts:
                     log.info("reconciler: %s", ", ".join(f"{n} {what}" for what, n in sorted(counts.items())))
+            except STATE_OUTAGES as exc:
+                # Expected while the database restarts: one line, and the next pass tries again.
+                log.warning("reconciler pass skipped: the task-state database: %s", describe_outage(exc))
             except Exception:
                 log.exception("reconciler pass failed")
             finally:

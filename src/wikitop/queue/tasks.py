@@ -7,10 +7,10 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from celery import Celery, current_task
+from celery import Celery, Task, current_task
 from celery.signals import worker_process_init, worker_process_shutdown
 
-from wikitop.errors import WikitopError
+from wikitop.errors import StateUnavailableError, WikitopError
 from wikitop.hours import parse_hour
 from wikitop.logs import log_context
 from wikitop.pipeline import HourResult, Outcome, process_hour
@@ -20,8 +20,13 @@ from wikitop.queue.followup import RETRY_MAX_S, give_up, give_up_at, retry_delay
 from wikitop.queue.hour_queue import BrokerUnavailableError, CeleryHourQueue
 from wikitop.services import Services, build_services
 from wikitop.settings import Settings
+from wikitop.state.outage import STATE_OUTAGES, describe_outage
 
 log = logging.getLogger(__name__)
+# Waits before a task that met a state-store outage runs again: 2, 4, 8 ... s, at most a minute
+# (kept under the Redis visibility timeout, as RETRY_MAX_S is).
+OUTAGE_RETRY_FIRST_S = 2.0
+OUTAGE_RETRY_MAX_S = 60.0
 
 
 class WorkerContext:
@@ -53,6 +58,10 @@ class WorkerContext:
             self.services()
         except WikitopError as exc:
             log.error("cannot set up this worker process yet: %s", exc)
+        except STATE_OUTAGES as exc:
+            log.error(
+                "cannot set up this worker process yet: the task-state database: %s", describe_outage(exc)
+            )
 
     def on_process_shutdown(self, **_: Any) -> None:
         """Close the Services when a worker process ends."""
@@ -63,32 +72,56 @@ def register_tasks(app: Celery, settings: Settings) -> WorkerContext:
     """Register `wikitop.compute_hour` on `app`; its Services are built once per worker process."""
     context = WorkerContext(settings, CeleryHourQueue(settings, app))
 
-    def compute_hour(hour: str, force: bool = False) -> str:
+    def compute_hour(task: Task, hour: str, force: bool = False) -> str:
         """Give `hour` (YYYYMMDDHH) a fresh result, recomputing it if `force`; return the outcome."""
         with log_context(task_id=str(current_task.request.id or "")):
-            return run_hour(context, hour, force)
+            try:
+                return run_hour(context, hour, force)
+            except StateUnavailableError as exc:
+                # Retry later, not a failed try: the message comes back after a growing wait and
+                # the hour keeps its state meanwhile (a result already written is recorded then).
+                countdown_s = outage_countdown_s(task.request.retries)
+                log.warning("%s; next try in %.0f s", exc, countdown_s)
+                raise task.retry(countdown=countdown_s, max_retries=None) from None
 
-    app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True, ignore_result=True)(compute_hour)
+    app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)(
+        compute_hour
+    )
     worker_process_init.connect(context.on_process_init, weak=False, dispatch_uid="wikitop-init")
     worker_process_shutdown.connect(context.on_process_shutdown, weak=False, dispatch_uid="wikitop-stop")
     return context
 
 
+def outage_countdown_s(retries: int) -> float:
+    """Seconds before the next try of a task that met a state-store outage `retries` times already."""
+    return float(min(OUTAGE_RETRY_FIRST_S * 2.0**retries, OUTAGE_RETRY_MAX_S))
+
+
 def run_hour(context: WorkerContext, hour: str, force: bool) -> str:
-    """Process one hour and act on the outcome; return the outcome's name."""
+    """Process one hour and act on the outcome; return the outcome's name.
+
+    Raises StateUnavailableError when the state store is down: the caller retries later.
+    """
     try:
         services = context.services()
         result = process_hour(parse_hour(hour), services, force=force)
+        if result.outcome is Outcome.RETRY:
+            _schedule_retry(result.hour, services, context.queue)
+        elif result.outcome is Outcome.WAITING:
+            _wait_for_budget(result, force, context.queue)
+        elif result.outcome is Outcome.UNAVAILABLE and datetime.now(UTC) >= give_up_at(result.hour):
+            _give_up(result, services)
+    except StateUnavailableError:
+        raise
+    except STATE_OUTAGES as exc:
+        raise StateUnavailableError(
+            f"the task-state database is unavailable ({describe_outage(exc)}): hour {hour} keeps its "
+            f"state and is retried later"
+        ) from exc
     except WikitopError as exc:
         # The hour stays queued: the reconciler publishes it again once the queue is empty.
         log.error("hour %s not processed: %s", hour, exc)
         return "error"
-    if result.outcome is Outcome.RETRY:
-        _schedule_retry(result.hour, services, context.queue)
-    elif result.outcome is Outcome.WAITING:
-        _wait_for_budget(result, force, context.queue)
-    elif result.outcome is Outcome.UNAVAILABLE and datetime.now(UTC) >= give_up_at(result.hour):
-        _give_up(result, services)
     # UNAVAILABLE hours are checked again by the reconciler; BUSY and CACHED need nothing more.
     return result.outcome.value
 

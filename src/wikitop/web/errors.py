@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from apiflask import APIFlask, HTTPError
@@ -9,7 +10,8 @@ from apiflask.types import ResponseHeaderType
 from flask import Request, request
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 
-from wikitop.errors import UsageError
+from wikitop.errors import StateUnavailableError, UsageError
+from wikitop.state.outage import STATE_OUTAGES, describe_outage
 from wikitop.web.hour_requests import ResultNotReadyError, TaskNotFoundError
 
 ErrorResponse = tuple[dict[str, Any], int, ResponseHeaderType]
@@ -23,6 +25,9 @@ ERROR_SCHEMA: dict[str, Any] = {
     "required": ["message"],
 }
 _LOCATIONS = {"json": "JSON body", "query": "query parameter", "body": "field"}
+# What a client waits before asking again while the task-state database is down: a restart's length.
+STATE_RETRY_AFTER_S = 10
+log = logging.getLogger(__name__)
 
 
 class JsonRequest(Request):
@@ -86,6 +91,16 @@ def _werkzeug_message(error: HTTPException, code: int) -> str:
     return error.description or error.name
 
 
+def state_unavailable_response(error: Exception) -> ErrorResponse:
+    """A state-store outage: 503 with Retry-After, naming the dependency, never its address or user."""
+    # The server log gets the driver's reason; the client only what to do.
+    log.warning(
+        "%s %s: task-state database unavailable: %s", request.method, request.path, describe_outage(error)
+    )
+    message = "the task-state database is unavailable right now: retry later"
+    return {"message": message}, 503, {"Retry-After": str(STATE_RETRY_AFTER_S)}
+
+
 def register_error_handlers(app: APIFlask) -> None:
     """Make every error response JSON with a `message`."""
     app.request_class = JsonRequest
@@ -95,6 +110,8 @@ def register_error_handlers(app: APIFlask) -> None:
     app.register_error_handler(UsageError, lambda exc: ({"message": str(exc)}, 400))
     app.register_error_handler(TaskNotFoundError, lambda exc: ({"message": str(exc)}, 404))
     app.register_error_handler(ResultNotReadyError, lambda exc: ({"message": str(exc)}, 404))
+    for outage in (*STATE_OUTAGES, StateUnavailableError):
+        app.register_error_handler(outage, state_unavailable_response)
     app.config.update(
         VALIDATION_ERROR_STATUS_CODE=400,
         VALIDATION_ERROR_DESCRIPTION="Invalid request",

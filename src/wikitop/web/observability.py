@@ -9,6 +9,7 @@ from flask import Response, g, request
 
 from wikitop.metrics import GaugeCollector, api_metrics, render
 from wikitop.state import TaskStatus
+from wikitop.state.outage import STATE_OUTAGES
 from wikitop.web.inputs import current_hour_requests
 
 bp = APIBlueprint("metrics", __name__, tag="Metrics")
@@ -41,8 +42,20 @@ def prometheus_metrics() -> Response:
     """Every API process's request metrics, plus tasks by state and the queue depth, read now."""
     service = current_hour_requests()
 
+    # Read once per scrape. The state store down: no task gauge at all (absent, not a made-up 0) and
+    # wikitop_state_up 0 says why; the scrape itself still succeeds.
+    try:
+        counted: dict[str, float] | None = {
+            status.value: float(service.state.count(status=status)) for status in TaskStatus
+        }
+    except STATE_OUTAGES:
+        counted = None
+
     def tasks_by_state() -> dict[str, float]:
-        return {status.value: float(service.state.count(status=status)) for status in TaskStatus}
+        return counted or {}
+
+    def state_up() -> dict[str, float]:
+        return {"": 0.0 if counted is None else 1.0}
 
     def queue_depth() -> dict[str, float]:
         try:
@@ -58,6 +71,13 @@ def prometheus_metrics() -> Response:
                 "Hours in the state store, by status (read at scrape time)",
                 "status",
                 tasks_by_state,
+            ),
+            GaugeCollector(
+                "wikitop_state_up",
+                "1 when the task-state database answered this scrape, 0 when it is down "
+                "(then wikitop_tasks is absent)",
+                None,
+                state_up,
             ),
             GaugeCollector(
                 "wikitop_queue_depth",

@@ -6,6 +6,7 @@ import gc
 import logging
 import os
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,9 @@ from gunicorn.glogging import Logger as GunicornLogger
 from wikitop.errors import WikitopError
 from wikitop.logs import configure_logging
 from wikitop.metrics import mark_process_dead, use_metrics_dir
-from wikitop.services import warm_up
+from wikitop.services import warm_up_waiting
 from wikitop.settings import Settings
+from wikitop.state.outage import STATE_OUTAGES, describe_outage
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +70,17 @@ class _ApiServer(BaseApplication):  # type: ignore[misc]
         """Build the app in the worker: connections and pools must not cross a fork."""
         from wikitop.web.app import create_app
 
-        app = create_app(self._settings)
+        # A worker replaced while the database is down must not fail to boot: gunicorn would stop
+        # the whole API. It waits instead (its arbiter replaces it if it waits past the timeout).
+        for wait_s in (1.0, 2.0, 4.0, 8.0):
+            try:
+                app = create_app(self._settings)
+                break
+            except STATE_OUTAGES as exc:
+                log.warning("API process waits for the task-state database: %s", describe_outage(exc))
+                time.sleep(wait_s)
+        else:
+            app = create_app(self._settings)
         # The modules and the app are never freed: moving them out of the collector's reach turns
         # the full collections that paused a worker for hundreds of milliseconds into short ones.
         gc.freeze()
@@ -80,10 +92,10 @@ def run_api(
 ) -> None:
     """Serve the API on host:port with `workers` processes (default: one per CPU core) until stopped."""
     # Warmed up before forking: a bad setting fails here with its message instead of as a worker
-    # that cannot boot.
+    # that cannot boot; a database that is down is waited for (services.warm_up_waiting).
     configure_logging(settings.log_level, settings.log_format)
     use_metrics_dir(Path(settings.data_dir) / "metrics" / f"api-{os.getpid()}")
-    warm_up(settings)
+    warm_up_waiting(settings)
     check_port_free(host, port)
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     options = {
