@@ -7,6 +7,7 @@ checks in this order: the token (401), the content type of a write (415), the ra
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -60,7 +61,7 @@ def register_guard(app: APIFlask, settings: Settings) -> None:
     app.spec_processor(document)
     if not settings.rate_limit_writes:
         return
-    Limiter(
+    limiter = Limiter(
         get_remote_address,
         app=app,
         application_limits=[settings.rate_limit_writes],
@@ -68,11 +69,13 @@ def register_guard(app: APIFlask, settings: Settings) -> None:
         storage_uri=limiter_storage_uri(settings),
         # A limiter store that is down must not take asks down with it: they pass unlimited.
         swallow_errors=True,
-        headers_enabled=True,
+        # Off: flask-limiter would then set Retry-After on every answer of a limited route, a 503's
+        # own included; the 429 handler sets it.
+        headers_enabled=False,
         strategy="moving-window",
         key_prefix="wikitop",
     )
-    app.register_error_handler(RateLimitExceeded, _too_many)
+    app.register_error_handler(RateLimitExceeded, lambda error: _too_many(error, limiter))
 
 
 def limiter_storage_uri(settings: Settings) -> str:
@@ -132,12 +135,16 @@ def _unauthorized(what: str) -> Response:
     return response
 
 
-def _too_many(error: RateLimitExceeded) -> Response:
-    """Answer 429 as JSON; flask-limiter adds Retry-After and the X-RateLimit-* headers."""
-    return _json_error(
+def _too_many(error: RateLimitExceeded, limiter: Limiter) -> Response:
+    """Answer 429 as JSON, with Retry-After: the seconds until the breached limit lets an ask in."""
+    response = _json_error(
         429,
         f"too many asks from this address: at most {error.description}; retry after the Retry-After seconds",
     )
+    breached = limiter.current_limit
+    reset_at = breached.reset_at if breached is not None else time.time() + 60
+    response.headers["Retry-After"] = str(max(1, int(reset_at - time.time())))
+    return response
 
 
 def _json_error(status: int, message: str) -> Response:
