@@ -1,0 +1,147 @@
+"""RequestReadingWorker: gunicorn's gthread worker, reading each request whole in its event loop first.
+
+gthread hands a connection to a thread as soon as it is accepted (or, kept alive, as soon as a byte
+arrives); the thread then blocks reading the request. Two threads per process, so a few idle or
+slowloris clients (headers sent a byte a second) blocked every thread, /healthz included. Here
+the event loop reads without blocking until the request (head and body) is complete, and only then
+gives it to a thread, which never waits for a client; a client too slow to send its request within
+REQUEST_READ_TIMEOUT_S is disconnected. This keeps gthread's measured threads and drivers as they
+are (no monkey-patching, unlike gevent: SQLite, psycopg and kombu stay plain blocking code).
+"""
+
+from __future__ import annotations
+
+import errno
+import selectors
+import time
+from collections import deque
+from functools import partial
+from typing import Any
+
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+from wikitop.web.app import MAX_BODY_BYTES
+
+# Like Apache's mod_reqtimeout and nginx's client_header_timeout: time to send a whole request,
+# counted from its first awaited byte. The API's requests are a few hundred bytes.
+REQUEST_READ_TIMEOUT_S = 10.0
+# A request whose head is larger than this is handed over as is: gunicorn answers it 431 or 414.
+MAX_HEAD_BYTES = 64 * 1024
+RECV_BYTES = 64 * 1024
+_END_OF_HEAD = b"\r\n\r\n"
+
+
+class _ReadingConn(TConn):  # type: ignore[misc]
+    """A connection, with the bytes of its next request read so far and the deadline to read it by."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.received = bytearray()
+        self.read_deadline = 0.0
+
+
+def request_is_complete(data: bytes | bytearray, max_body_bytes: int) -> bool:
+    """Tell whether `data` holds a whole request, or enough for the server to refuse it."""
+    end = data.find(_END_OF_HEAD)
+    if end < 0:
+        return len(data) > MAX_HEAD_BYTES
+    body = len(data) - end - len(_END_OF_HEAD)
+    if body > max_body_bytes:
+        return True  # too large anyway: the app answers 413
+    length = None
+    for line in bytes(data[:end]).split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"transfer-encoding" and b"chunked" in value.lower():
+            return data.endswith(b"0\r\n\r\n")  # the last chunk (trailers are not used here)
+        if name == b"content-length":
+            length = value.strip()
+    if length is None:
+        return True
+    if not length.isdigit() or not length.isascii():
+        return True  # malformed: gunicorn answers 400
+    return body >= int(length) or int(length) > max_body_bytes
+
+
+class RequestReadingWorker(ThreadWorker):  # type: ignore[misc]
+    """A gthread worker whose threads get complete requests only; slow clients time out in the loop."""
+
+    # Bodies above it are handed over at once: the app answers 413 without waiting for the rest.
+    max_body_bytes = MAX_BODY_BYTES
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reading_conns: deque[_ReadingConn] = deque()
+
+    def accept(self, listener: Any) -> None:
+        """Accept a connection and wait, in the loop, for its first request."""
+        try:
+            client, address = listener.accept()
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        conn = _ReadingConn(self.cfg, client, address, listener.getsockname())
+        self._read_request(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
+
+    def on_client_socket_readable(self, conn: _ReadingConn, client: Any) -> None:
+        """A kept-alive connection sends its next request: read it in the loop too."""
+        self.keepalived_conns.remove(conn)
+        self._read_request(conn)
+        self.poller.modify(client, selectors.EVENT_READ, partial(self._on_readable, conn))
+        self._on_readable(conn, client)
+
+    def _read_request(self, conn: _ReadingConn) -> None:
+        # Deadlines are equal offsets from now: appending keeps the deque sorted.
+        conn.read_deadline = time.monotonic() + REQUEST_READ_TIMEOUT_S
+        self.reading_conns.append(conn)
+
+    def _on_readable(self, conn: _ReadingConn, client: Any) -> None:
+        try:
+            data = conn.sock.recv(RECV_BYTES)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:  # the client left
+            self._stop_reading(conn)
+            self._close(conn)
+            return
+        conn.received += data
+        if request_is_complete(conn.received, self.max_body_bytes):
+            self._stop_reading(conn)
+            conn.data_ready = True
+            self.enqueue_req(conn)
+
+    def _stop_reading(self, conn: _ReadingConn) -> None:
+        self.poller.unregister(conn.sock)
+        self.reading_conns.remove(conn)
+
+    def _close(self, conn: _ReadingConn) -> None:
+        self.nr_conns -= 1
+        conn.close()
+
+    def murder_pending(self) -> None:
+        """Close the connections that did not send their request in time (run's loop calls it each second)."""
+        super().murder_pending()
+        # A stopping worker closes the connections that have not started a request at once.
+        for conn in list(self.reading_conns) if not self.alive else []:
+            if not conn.received:
+                self._stop_reading(conn)
+                self._close(conn)
+        now = time.monotonic()
+        while self.reading_conns and self.reading_conns[0].read_deadline <= now:
+            conn = self.reading_conns[0]
+            self._stop_reading(conn)
+            self._close(conn)
+
+    def handle(self, conn: _ReadingConn) -> Any:
+        """Serve the request read by the loop (in a thread): the parser starts from its bytes."""
+        if conn.received:
+            conn.sock.setblocking(True)
+            conn.init()
+            conn.parser.unreader.unread(bytes(conn.received))
+            conn.received.clear()
+        return super().handle(conn)
