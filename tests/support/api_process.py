@@ -39,12 +39,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def run_wikitop_http(root: Path, command: str, *args: str, mirror_url: str = "") -> Iterator[ApiProcess]:
+def run_wikitop_http(
+    root: Path, command: str, *args: str, mirror_url: str = "", env: dict[str, str] | None = None
+) -> Iterator[ApiProcess]:
     """Start `wikitop COMMAND --port P ARGS` on data under `root`; wait for /healthz; kill it at the end."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "blacklist.txt").write_text("en Main_Page\n")
-    env = {name: value for name, value in os.environ.items() if not name.startswith("WIKITOP_")}
-    env |= {
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("WIKITOP_")}
+    environment |= (env or {}) | {
         "WIKITOP_DATA_DIR": str(root / "data"),
         "WIKITOP_DUMPS_URL": mirror_url or str(root / "mirror"),
         "WIKITOP_BLACKLIST_URL": str(root / "blacklist.txt"),
@@ -54,7 +56,7 @@ def run_wikitop_http(root: Path, command: str, *args: str, mirror_url: str = "")
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "wikitop", command, "--port", str(port), *args],
-            env=env,
+            env=environment,
             cwd=root,
             stdout=out,
             stderr=subprocess.STDOUT,

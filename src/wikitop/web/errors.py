@@ -8,6 +8,7 @@ from apiflask import APIFlask, HTTPError
 from apiflask.types import ResponseHeaderType
 from flask import Request, request
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
+from werkzeug.wsgi import LimitedStream
 
 from wikitop.errors import UsageError
 from wikitop.web.hour_requests import ResultNotReadyError, TaskNotFoundError
@@ -22,11 +23,32 @@ ERROR_SCHEMA: dict[str, Any] = {
     },
     "required": ["message"],
 }
+# What the HTTP server itself refuses, on any operation, before the app sees the request.
+SERVER_ERRORS = {
+    "400": "Malformed request: bad request line, header or chunked encoding",
+    "414": "Request line (method and URL) too long",
+    "431": "Request headers too large",
+}
 _LOCATIONS = {"json": "JSON body", "query": "query parameter", "body": "field"}
 
 
 class JsonRequest(Request):
-    """A request whose undecodable JSON body is a 400 that says what was expected."""
+    """A request whose undecodable JSON body is a 400 that says what was expected, and a too long one a 413."""
+
+    def get_data(  # type: ignore[override]
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> bytes | str:
+        """Read the body; a chunked body longer than MAX_CONTENT_LENGTH is a 413, not a cut body.
+
+        Without Content-Length, werkzeug reads up to the limit and stops there silently; reading
+        one byte more makes its stream raise RequestEntityTooLarge (a body of exactly the limit
+        is refused too: the stream cannot tell it from a longer one).
+        """
+        data: bytes | str = super().get_data(cache, as_text, parse_form_data)  # type: ignore[call-overload]
+        stream = self.stream
+        if self.content_length is None and isinstance(stream, LimitedStream) and stream.is_exhausted:
+            stream.read(1)
+        return data
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         """Parse the body as JSON; a body nested too deeply for the parser is a 400 too."""
@@ -84,6 +106,29 @@ def _werkzeug_message(error: HTTPException, code: int) -> str:
         # Flask has logged the traceback already; the client only learns that there is one.
         return "internal error: the server log has the details"
     return error.description or error.name
+
+
+def document_errors(spec: dict[str, Any]) -> dict[str, Any]:
+    """Add to every operation of the OpenAPI document the errors it can get besides its own.
+
+    The HTTP server's refusals (400, 414, 431) can answer any request, 413 any request with a
+    body; each is a JSON `{"message": ...}`.
+    """
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            errors = dict(SERVER_ERRORS)
+            if "requestBody" in operation:
+                errors["413"] = "Body over the size limit"
+            responses = operation.setdefault("responses", {})
+            for code, description in errors.items():
+                response = responses.setdefault(code, {"description": description})
+                if not response.get("content"):
+                    response["content"] = {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    }
+    return spec
 
 
 def register_error_handlers(app: APIFlask) -> None:

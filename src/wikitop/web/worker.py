@@ -12,12 +12,14 @@ are (no monkey-patching, unlike gevent: SQLite, psycopg and kombu stay plain blo
 from __future__ import annotations
 
 import errno
+import json
 import selectors
 import time
 from collections import deque
 from functools import partial
 from typing import Any
 
+from gunicorn import util
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from wikitop.web.app import MAX_BODY_BYTES
@@ -29,6 +31,23 @@ REQUEST_READ_TIMEOUT_S = 10.0
 MAX_HEAD_BYTES = 64 * 1024
 RECV_BYTES = 64 * 1024
 _END_OF_HEAD = b"\r\n\r\n"
+
+
+def write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """Answer an error that gunicorn found itself (bad request line, URI or headers too long) as JSON.
+
+    gunicorn's own answer is an HTML page; the API's clients read `{"message": ...}` everywhere.
+    """
+    if status_int >= 500:
+        message = "internal error: the server log has the details"
+    else:
+        message = f"{reason.lower()}: {mesg} (see /docs for the expected form)"
+    body = json.dumps({"message": message}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
 
 
 class _ReadingConn(TConn):  # type: ignore[misc]
@@ -72,6 +91,13 @@ class RequestReadingWorker(ThreadWorker):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.reading_conns: deque[_ReadingConn] = deque()
+
+    def init_process(self) -> None:
+        """Answer gunicorn's own errors as JSON in this process, then run the worker."""
+        # gunicorn has no setting for its error pages: its workers call util.write_error, which
+        # this worker process (and only it) replaces.
+        util.write_error = write_json_error
+        super().init_process()
 
     def accept(self, listener: Any) -> None:
         """Accept a connection and wait, in the loop, for its first request."""
