@@ -101,6 +101,33 @@ def test_idle_and_slowloris_clients_do_not_block_the_api(api: ApiProcess) -> Non
         assert timed_get(api.base_url + "/healthz")[0] == 200
 
 
+def test_a_pipelined_request_sent_in_part_does_not_hold_a_thread(api: ApiProcess) -> None:
+    first = f"GET /api/v1/reports/{HOUR} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    with ExitStack() as stack:
+        for _ in range(4):  # more than the worker's threads
+            sock = stack.enter_context(socket.create_connection(("127.0.0.1", port_of(api)), timeout=10))
+            sock.sendall(first + SLOWLORIS_REQUEST[:20])
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        status, elapsed_s = timed_get(f"{api.base_url}/healthz")
+        assert status == 200 and elapsed_s < FAST_S
+
+
+def test_expect_100_continue_is_answered_by_the_loop_once(api: ApiProcess) -> None:
+    body = b'{"start": "2020010112"}'
+    head = (
+        "POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Expect: 100-continue\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port_of(api)), timeout=10) as sock:
+        sock.sendall(head.encode())
+        assert sock.recv(4096) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 202") and b"100 Continue" not in answer
+
+
 def test_a_request_sent_in_pieces_within_the_timeout_is_answered(api: ApiProcess) -> None:
     port = port_of(api)
     body = b'{"start": "2020010111"}'
@@ -123,6 +150,12 @@ def test_a_request_sent_in_pieces_within_the_timeout_is_answered(api: ApiProcess
         (b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n", True),  # refused at once: 400
         (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n", False),
         (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n", True),
+        (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\nX: y\r\n\r\n", True),
+        # Chunk data that looks like the last chunk is data: the chunk's own CRLF is still missing.
+        (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n0\r\n\r\n", False),
+        (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", True),  # refused at once: 400
+        # A request followed by part of the next one is whole.
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\n", True),
         (b"GET / HTTP/1.1\r\nX: " + b"a" * (MAX_BODY_BYTES + 1), True),  # refused at once: 431
     ],
 )

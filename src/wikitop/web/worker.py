@@ -16,6 +16,7 @@ import json
 import selectors
 import time
 from collections import deque
+from contextlib import suppress
 from functools import partial
 from typing import Any
 
@@ -60,26 +61,61 @@ class _ReadingConn(TConn):  # type: ignore[misc]
 
 
 def request_is_complete(data: bytes | bytearray, max_body_bytes: int) -> bool:
-    """Tell whether `data` holds a whole request, or enough for the server to refuse it."""
+    """Tell whether `data` starts with a whole request, or with enough for the server to refuse it.
+
+    Never True before gunicorn could read the request without waiting: a thread would then wait.
+    """
     end = data.find(_END_OF_HEAD)
     if end < 0:
         return len(data) > MAX_HEAD_BYTES
-    body = len(data) - end - len(_END_OF_HEAD)
-    if body > max_body_bytes:
+    body = bytes(data[end + len(_END_OF_HEAD) :])
+    if len(body) > max_body_bytes:
         return True  # too large anyway: the app answers 413
-    length = None
-    for line in bytes(data[:end]).split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        name = name.strip().lower()
-        if name == b"transfer-encoding" and b"chunked" in value.lower():
-            return data.endswith(b"0\r\n\r\n")  # the last chunk (trailers are not used here)
-        if name == b"content-length":
-            length = value.strip()
-    if length is None:
-        return True
+    headers = _headers(data[:end])
+    if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
+        return _chunked_body_is_complete(body)
+    length = headers.get(b"content-length", b"0")
     if not length.isdigit() or not length.isascii():
         return True  # malformed: gunicorn answers 400
-    return body >= int(length) or int(length) > max_body_bytes
+    return len(body) >= int(length) or int(length) > max_body_bytes
+
+
+def expects_continue(data: bytes | bytearray) -> bool:
+    """Tell whether `data` holds a whole head that asks for `100 Continue` before its body."""
+    end = data.find(_END_OF_HEAD)
+    return end >= 0 and _headers(data[:end]).get(b"expect", b"").lower() == b"100-continue"
+
+
+def without_expect(data: bytes | bytearray) -> bytearray:
+    """The request with its `Expect` header removed (the loop answered it: gunicorn must not again)."""
+    end = data.find(_END_OF_HEAD)
+    lines = bytes(data[:end]).split(b"\r\n")
+    kept = [line for line in lines if line.partition(b":")[0].strip().lower() != b"expect"]
+    return bytearray(b"\r\n".join(kept) + data[end:])
+
+
+def _headers(head: bytes | bytearray) -> dict[bytes, bytes]:
+    """The header fields of a request head, by lower-case name (the last of repeated ones)."""
+    fields = (line.partition(b":") for line in bytes(head).split(b"\r\n")[1:])
+    return {name.strip().lower(): value.strip() for name, _, value in fields}
+
+
+def _chunked_body_is_complete(body: bytes) -> bool:
+    """Walk the chunks: True once the last chunk and the (empty or trailer) end are there, or malformed."""
+    position = 0
+    while True:
+        line_end = body.find(b"\r\n", position)
+        if line_end < 0:
+            return False
+        size_text = body[position:line_end].partition(b";")[0].strip()
+        if not size_text or not all(c in b"0123456789abcdefABCDEF" for c in size_text):
+            return True  # malformed: gunicorn answers 400
+        size = int(size_text, 16)
+        if size == 0:
+            return body.find(_END_OF_HEAD, line_end) >= 0  # trailers (if any) and the empty line
+        position = line_end + 2 + size + 2
+        if position > len(body):
+            return False
 
 
 class RequestReadingWorker(ThreadWorker):  # type: ignore[misc]
@@ -140,6 +176,28 @@ class RequestReadingWorker(ThreadWorker):  # type: ignore[misc]
             self._stop_reading(conn)
             conn.data_ready = True
             self.enqueue_req(conn)
+        elif expects_continue(conn.received):
+            # The client waits for this before it sends its body; the thread must not answer it again.
+            conn.received = without_expect(conn.received)
+            with suppress(OSError):
+                conn.sock.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def enqueue_req(self, conn: _ReadingConn) -> None:
+        """Give the connection to a thread if its next request is whole, else read the rest in the loop.
+
+        A request pipelined behind another may have arrived in part with it: gunicorn would hand the
+        connection straight back to a thread, which would wait for the rest.
+        """
+        parser = conn.parser
+        if not conn.received and parser is not None:
+            pending = parser.unreader.buf.getvalue()
+            if pending and not request_is_complete(pending, self.max_body_bytes):
+                conn.received += parser.unreader.take_buffered()
+                conn.sock.setblocking(False)
+                self._read_request(conn)
+                self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
+                return
+        super().enqueue_req(conn)
 
     def _stop_reading(self, conn: _ReadingConn) -> None:
         self.poller.unregister(conn.sock)
