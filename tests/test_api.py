@@ -472,8 +472,11 @@ def test_openapi_document_is_valid_and_lists_every_endpoint(client: FlaskClient)
         ("/readyz", "get"),
         ("/metrics", "get"),
     }
-    prototype_body = spec["paths"]["/get_task_state"]["get"]["requestBody"]["content"]["application/json"]
+    # The prototype's GET is documented with its query parameters, its POST with its JSON body.
+    prototype_body = spec["paths"]["/get_task_state"]["post"]["requestBody"]["content"]["application/json"]
     assert prototype_body["schema"] == {"$ref": "#/components/schemas/PrototypeTaskQuery"}
+    [date] = spec["paths"]["/get_task_state"]["get"]["parameters"]
+    assert date["name"] == "date" and date["in"] == "query" and date["required"] is True
     docs = client.get("/docs")
     assert docs.status_code == 200
     assert "/openapi.json" in docs.get_data(as_text=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from apiflask import APIBlueprint, APIFlask
 
 from wikitop import __version__
@@ -10,12 +12,12 @@ from wikitop.services import Services, build_services, open_queue
 from wikitop.settings import Settings, load_settings
 from wikitop.web import api_v1, prototype
 from wikitop.web.docs import serve_docs_assets
-from wikitop.web.errors import register_error_handlers
+from wikitop.web.errors import document_errors, register_error_handlers
 from wikitop.web.guard import register_guard
 from wikitop.web.hour_requests import HourRequests, is_ok
 from wikitop.web.inputs import EXTENSION, current_hour_requests
 from wikitop.web.observability import register_metrics
-from wikitop.web.schemas import HealthOut
+from wikitop.web.schemas import HOUR_PATTERN, HealthOut
 
 # Bodies are a few hundred bytes; anything much larger is a mistake or an attack.
 MAX_BODY_BYTES = 64 * 1024
@@ -37,7 +39,9 @@ def create_app(
     app = APIFlask(
         __name__, title="wikitop", version=__version__, docs_path="/docs", spec_path="/openapi.json"
     )
-    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, DESCRIPTION=DESCRIPTION)
+    # A relative server URL: APIFlask would write the first request's Host header into the
+    # document (which it then caches), so one forged Host would be served to every client.
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, DESCRIPTION=DESCRIPTION, SERVERS=[{"url": "/"}])
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = HourRequests(
         settings, services.state, services.results, queue or open_queue(settings), services.blacklists
@@ -45,11 +49,23 @@ def create_app(
     register_error_handlers(app)
     register_metrics(app)
     serve_docs_assets(app)
-    app.spec_processor(prototype.document_inputs)
+    app.spec_processor(document_spec)
     for blueprint in (prototype.bp, api_v1.bp, health):
         app.register_blueprint(blueprint)
     register_guard(app, settings)
     return app
+
+
+def document_spec(spec: dict[Any, Any] | str) -> dict[Any, Any] | str:
+    """Complete APIFlask's OpenAPI document: the prototype's inputs, the hours' pattern, every error."""
+    spec = prototype.document_inputs(spec)
+    assert isinstance(spec, dict), "SPEC_FORMAT is json"
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path" and parameter["name"] == "hour":
+                    parameter["schema"] = {"type": "string", "pattern": HOUR_PATTERN}
+    return document_errors(spec)
 
 
 @health.get("/healthz")

@@ -9,6 +9,7 @@ from apiflask import APIFlask, HTTPError
 from apiflask.types import ResponseHeaderType
 from flask import Request, request
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
+from werkzeug.wsgi import LimitedStream
 
 from wikitop.errors import StateUnavailableError, UsageError
 from wikitop.state.outage import STATE_OUTAGES, describe_outage
@@ -24,6 +25,14 @@ ERROR_SCHEMA: dict[str, Any] = {
     },
     "required": ["message"],
 }
+# What the HTTP server itself refuses, on any operation, before the app sees the request.
+SERVER_ERRORS = {
+    "400": "Malformed request: bad request line, header or chunked encoding",
+    "414": "Request line (method and URL) too long",
+    "431": "Request headers too large",
+}
+# Operations that never read the task-state database (the others answer 503 while it is down).
+STATELESS_PATHS = frozenset({"/healthz", "/metrics"})
 _LOCATIONS = {"json": "JSON body", "query": "query parameter", "body": "field"}
 # What a client waits before asking again while the task-state database is down: a restart's length.
 STATE_RETRY_AFTER_S = 10
@@ -31,7 +40,22 @@ log = logging.getLogger(__name__)
 
 
 class JsonRequest(Request):
-    """A request whose undecodable JSON body is a 400 that says what was expected."""
+    """A request whose undecodable JSON body is a 400 that says what was expected, and a too long one a 413."""
+
+    def get_data(  # type: ignore[override]
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> bytes | str:
+        """Read the body; a chunked body longer than MAX_CONTENT_LENGTH is a 413, not a cut body.
+
+        Without Content-Length, werkzeug reads up to the limit and stops there silently; reading
+        one byte more makes its stream raise RequestEntityTooLarge (a body of exactly the limit
+        is refused too: the stream cannot tell it from a longer one).
+        """
+        data: bytes | str = super().get_data(cache, as_text, parse_form_data)  # type: ignore[call-overload]
+        stream = self.stream
+        if self.content_length is None and isinstance(stream, LimitedStream) and stream.is_exhausted:
+            stream.read(1)
+        return data
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         """Parse the body as JSON; a body nested too deeply for the parser is a 400 too."""
@@ -99,6 +123,31 @@ def state_unavailable_response(error: Exception) -> ErrorResponse:
     )
     message = "the task-state database is unavailable right now: retry later"
     return {"message": message}, 503, {"Retry-After": str(STATE_RETRY_AFTER_S)}
+
+
+def document_errors(spec: dict[str, Any]) -> dict[str, Any]:
+    """Add to every operation of the OpenAPI document the errors it can get besides its own.
+
+    The HTTP server's refusals (400, 414, 431) can answer any request, 413 any request with a
+    body; each is a JSON `{"message": ...}`.
+    """
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    for path, operations in spec["paths"].items():
+        for operation in operations.values():
+            errors = dict(SERVER_ERRORS)
+            if "requestBody" in operation:
+                errors["413"] = "Body over the size limit"
+            if path not in STATELESS_PATHS:
+                errors["503"] = "The task-state database is unavailable: retry after `Retry-After` seconds"
+            responses = operation.setdefault("responses", {})
+            for code, description in errors.items():
+                response = responses.setdefault(code, {"description": description})
+                if not response.get("content"):
+                    response["content"] = {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    }
+    return spec
 
 
 def register_error_handlers(app: APIFlask) -> None:

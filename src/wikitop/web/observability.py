@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from apiflask import APIBlueprint, APIFlask
 from flask import Response, g, request
@@ -13,6 +14,12 @@ from wikitop.state.outage import STATE_OUTAGES
 from wikitop.web.inputs import current_hour_requests
 
 bp = APIBlueprint("metrics", __name__, tag="Metrics")
+METRICS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Metrics in Prometheus' text format",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+}
 
 
 def register_metrics(app: APIFlask) -> None:
@@ -37,7 +44,7 @@ def _record(response: Response) -> Response:
 
 
 @bp.get("/metrics")
-@bp.doc(summary="Prometheus metrics", responses={200: "Metrics in Prometheus' text format"})
+@bp.doc(summary="Prometheus metrics", responses=METRICS_RESPONSES)
 def prometheus_metrics() -> Response:
     """Every API process's request metrics, plus tasks by state and the queue depth, read now."""
     service = current_hour_requests()

@@ -7,9 +7,10 @@ provenance of a result are those dataclasses themselves.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Self
+from typing import Any, Self
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 from wikitop.hours import EXPECTED_FORM, parse_hour, result_path
 from wikitop.ranking import RankedPage
@@ -17,7 +18,23 @@ from wikitop.state import Provenance, TaskState, TaskStatus
 from wikitop.web.hour_requests import Asked
 
 HOUR_HELP = f"an hour, UTC: {EXPECTED_FORM}"
+# The forms hours.parse_hour reads, for the OpenAPI document (ECMA-262 syntax); the calendar
+# (2020-02-30) and the order of a range are checked by the server, not by the pattern.
+_HOUR_FORMS = r"([0-9]{10}|[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}(:00(:00)?)?(Z|\+00:00)?)"
+HOUR_PATTERN = rf"^\s*{_HOUR_FORMS}\s*$"
+# An optional hour given empty (`?end=`, `"end_date": ""`) is read as not given, as ever.
+OPTIONAL_HOUR_PATTERN = rf"^\s*{_HOUR_FORMS}?\s*$"
 MAX_PAGE = 1000
+# Offsets go to SQL as a signed 64-bit integer.
+MAX_OFFSET = 2**63 - 1
+
+
+def hour_field(description: str, required: bool = True) -> Any:
+    """A field holding an hour: documented with its pattern, parsed (with a readable error) by the server."""
+    extra: JsonDict = {"pattern": HOUR_PATTERN if required else OPTIONAL_HOUR_PATTERN}
+    if required:
+        return Field(description=description, json_schema_extra=extra)
+    return Field(None, description=description, json_schema_extra=extra)
 
 
 class _Input(BaseModel):
@@ -33,8 +50,8 @@ class AskHours(_Input):
         json_schema_extra={"examples": [{"start": "2020010115", "end": "2020010119", "force": False}]}
     )
 
-    start: str = Field(description=f"first hour, {HOUR_HELP}")
-    end: str | None = Field(None, description="last hour (inclusive); default: the start hour")
+    start: str = hour_field(f"first hour, {HOUR_HELP}")
+    end: str | None = hour_field("last hour (inclusive); default: the start hour", required=False)
     force: bool = Field(False, description="recompute hours that already have a result")
 
 
@@ -45,10 +62,10 @@ class TaskListQuery(_Input):
     model_config = ConfigDict(strict=False)
 
     status: TaskStatus | None = Field(None, description="only tasks with this status")
-    start: str | None = Field(None, description=f"first hour (inclusive), {HOUR_HELP}")
-    end: str | None = Field(None, description=f"last hour (inclusive), {HOUR_HELP}")
+    start: str | None = hour_field(f"first hour (inclusive), {HOUR_HELP}", required=False)
+    end: str | None = hour_field(f"last hour (inclusive), {HOUR_HELP}", required=False)
     limit: int = Field(100, ge=1, le=MAX_PAGE, description="tasks per page")
-    offset: int = Field(0, ge=0, description="tasks to skip")
+    offset: int = Field(0, ge=0, le=MAX_OFFSET, description="tasks to skip")
 
 
 class TopQuery(_Input):
@@ -71,8 +88,8 @@ class PrototypeAsk(_Input):
         json_schema_extra={"examples": [{"start_date": "2020010115", "end_date": "2020010119"}]},
     )
 
-    start_date: str = Field(description=f"first hour, {HOUR_HELP}")
-    end_date: str | None = Field(None, description="last hour (inclusive); default: the start hour")
+    start_date: str = hour_field(f"first hour, {HOUR_HELP}")
+    end_date: str | None = hour_field("last hour (inclusive); default: the start hour", required=False)
 
 
 class PrototypeTaskQuery(_Input):
@@ -80,7 +97,7 @@ class PrototypeTaskQuery(_Input):
 
     model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [{"date": "2020010115"}]})
 
-    date: str = Field(description=HOUR_HELP)
+    date: str = hour_field(HOUR_HELP)
 
 
 class TaskOut(BaseModel):

@@ -1,4 +1,4 @@
-"""run_api: serve the API with gunicorn (gthread workers) in the foreground."""
+"""run_api: serve the API with gunicorn (gthread workers that read requests in their event loop) in the foreground."""
 
 from __future__ import annotations
 
@@ -101,11 +101,15 @@ def run_api(
     options = {
         "bind": [address],
         "workers": workers or os.cpu_count() or 2,
-        "worker_class": "gthread",
+        # gthread, less its weak spot: idle and slow clients wait in the event loop, not in a thread.
+        "worker_class": "wikitop.web.worker.RequestReadingWorker",
         "threads": THREADS_PER_WORKER,
         "keepalive": KEEPALIVE_S,
         "reuse_port": REUSE_PORT,
         "proc_name": "wikitop-api",
+        # gunicorn's control socket is one path per user ($XDG_RUNTIME_DIR/gunicorn.ctl) that every
+        # instance would share; wikitop is managed by signals and its own commands, not gunicornc.
+        "control_socket_disable": True,
         "accesslog": None,
         "logger_class": _RootLogger,
         "loglevel": settings.log_level.lower(),
