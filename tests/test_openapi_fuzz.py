@@ -37,8 +37,11 @@ def test_schemathesis_finds_nothing_against_a_real_serve(tmp_path: Path) -> None
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG)
     (tmp_path / "mirror").mkdir()  # an empty local mirror: asked hours are "not published yet"
+    # No rate limit: the fuzzer's hundreds of asks must reach the logic behind the limiter (the
+    # limiter's own 429 is tested in tests/test_guard.py).
     with run_wikitop_http(tmp_path / "serve", "serve", "--workers", "1", "--api-workers", "1",
-                          mirror_url=str(tmp_path / "mirror")) as serve:  # fmt: skip
+                          mirror_url=str(tmp_path / "mirror"),
+                          env={"WIKITOP_RATE_LIMIT_WRITES": ""}) as serve:  # fmt: skip
         spec = httpx.get(f"{serve.base_url}/openapi.json", headers={"Host": "evil.example"}).json()
         assert spec["servers"] == [{"url": "/"}]  # never the request's Host header
         run = subprocess.run(

@@ -138,6 +138,8 @@ def document_errors(spec: dict[str, Any]) -> dict[str, Any]:
             errors = dict(SERVER_ERRORS)
             if "requestBody" in operation:
                 errors["413"] = "Body over the size limit"
+                # Every body wikitop reads is a JSON object it needs: without one the answer is 415.
+                operation["requestBody"]["required"] = True
             if path not in STATELESS_PATHS:
                 errors["503"] = "The task-state database is unavailable: retry after `Retry-After` seconds"
             responses = operation.setdefault("responses", {})
