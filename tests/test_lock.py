@@ -76,9 +76,7 @@ def test_the_check_finds_a_requirement_the_lock_does_not_satisfy() -> None:
 def test_every_pin_is_exact_and_hashed_for_pip_require_hashes() -> None:
     text = LOCK.read_text()
     pins = locked_pins(text)
-    requirement_lines = [
-        line for line in text.splitlines() if line and not line.startswith((" ", "#", "--"))
-    ]
+    requirement_lines = [line for line in text.splitlines() if line and not line.startswith((" ", "#", "--"))]
     assert len(requirement_lines) == len(pins), "every requirement line is a `name==version` pin"
     assert [name for name, (_, hashes) in pins.items() if hashes == 0] == []
     # The closure, not only the direct requirements: the extras' clients and their dependencies.

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from wikitop.services import Services
 
 log = logging.getLogger(__name__)
+_STORE_RETRY_MAX_S = 60.0  # the longest wait between two writes of a result, as between two tries
 
 
 class Outcome(StrEnum):
@@ -171,7 +172,7 @@ def _attempt(
         ranking, dump_bytes = services.dumps.read(
             hour, lambda open_dump: rank_stream(open_dump, blacklist, top_n, engine=engine), progress
         )
-        data_path = services.results.write(hour, render_csv(ranking.pages))
+        data_path = _store(hour, render_csv(ranking.pages), services)
     except DumpNotPublishedError as exc:
         if not services.state.finish_failure(key, worker, TaskStatus.UNAVAILABLE, str(exc)):
             return _lost(key, "its unavailable dump", started)
@@ -194,6 +195,26 @@ def _attempt(
     if not services.state.finish_success(key, worker, data_path, provenance):
         return _lost(key, "its result", started)
     return HourResult(key, Outcome.COMPUTED, len(ranking.pages), seconds, data_path, None, dump_bytes)
+
+
+def _store(hour: datetime, data: bytes, services: Services) -> str:
+    """Write the hour's result, writing it again after a storage error; return its location."""
+    # A full disk or an object store down for a while must not cost another download: the ranking
+    # is in hand, so the write alone is retried (the lease kept by the heartbeat), with the backoff
+    # of a failed try; the try fails only when its last write does.
+    settings = services.settings
+    for write in range(1, settings.max_tries + 1):
+        try:
+            return services.results.write(hour, data)
+        except OSError as exc:
+            if write == settings.max_tries:
+                raise
+            wait_s = min(settings.retry_backoff_s * 2.0 ** (write - 1), _STORE_RETRY_MAX_S)
+            log.warning(
+                "result of %s not stored (%s): writing it again in %.1f s", format_hour(hour), exc, wait_s
+            )
+            time.sleep(wait_s)
+    raise AssertionError("unreachable: max_tries >= 1")
 
 
 def _fail(claimed: TaskState, services: Services, error: str, started: float) -> HourResult:
