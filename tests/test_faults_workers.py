@@ -1,7 +1,6 @@
 """The fault suite, workers' part: `wikitop worker` SIGKILLed again and again, a full results disk,
 truncated and corrupt dumps. After each, every hour is `success`, its CSV byte-identical to a clean
-`wikitop run` of the same dumps, and no hour was downloaded again once a download of it had been
-used.
+`wikitop run` of the same dumps, and no hour was downloaded whole twice.
 
 The accounting of downloads, precisely: a download cut short (the worker killed mid-body, a body
 truncated by the server) or refused (a corrupt gzip) may be redone, and is; a download that went
@@ -214,7 +213,8 @@ def test_full_results_disk_then_freed(
     results_dir = tiny_disk / "reports"
     service = Service(tmp_path, mirror, "")
     service.env["WIKITOP_RESULTS_URL"] = str(results_dir)
-    service.env["WIKITOP_RETRY_BACKOFF_S"] = "2"  # the tries of a full disk span the test's freeing of it
+    # A result that cannot be stored is written again 2 s later, then 4 s: the disk is freed meanwhile.
+    service.env["WIKITOP_RETRY_BACKOFF_S"] = "2"
     try:
         publish(mirror, dumps, HOURS)
         filler = fill(tiny_disk)
