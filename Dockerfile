@@ -11,7 +11,7 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # Build stage: the wikitop wheel (with its C engine, hence gcc) and the wheels of everything it
-# needs, extras included.
+# needs, extras included, at the versions of requirements/service.lock, each checked against its hash.
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore
 # Debian's gcc of the base image's release: pinning its exact version would break on every point release.
@@ -20,9 +20,14 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends gcc libc6-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
+COPY requirements/service.lock ./requirements/
+# Only wheels: no dependency's setup code runs at build time. The lock holds the whole closure of
+# wikitop[postgres,s3,redis], hence --no-deps for wikitop itself. A separate layer, so that editing
+# the source does not download the dependencies again.
+RUN pip wheel --wheel-dir /wheels --require-hashes --only-binary=:all: -r requirements/service.lock
 COPY pyproject.toml setup.py README.md ./
 COPY src ./src
-RUN pip wheel --wheel-dir /wheels ".[postgres,s3,redis]"
+RUN pip wheel --wheel-dir /wheels --no-deps .
 
 # Final stage: no compiler, no build backend, no source tree; the wheels are mounted, not copied.
 FROM ${PYTHON_IMAGE}
@@ -41,7 +46,7 @@ RUN groupadd --system --gid 10001 wikitop \
         --shell /usr/sbin/nologin wikitop \
  && mkdir /data \
  && chown wikitop:wikitop /data
-# Unpinned on purpose (hadolint DL3013): --no-index installs exactly the wheels resolved above.
+# Unpinned on purpose (hadolint DL3013): --no-index installs exactly the wheels of the lock above.
 # The import fails the build, rather than the first start, if an extra misses a library or the
 # wheel lacks its C engine (without which wikitop runs, but about twice slower).
 # hadolint ignore=DL3013

@@ -526,7 +526,7 @@ def test_dockerignore_keeps_only_what_the_wheel_needs() -> None:
         if "--from" not in arguments
         for path in arguments.split()[:-1]
     }
-    assert copied == kept == {"pyproject.toml", "setup.py", "README.md", "src"}
+    assert copied == kept == {"pyproject.toml", "setup.py", "README.md", "src", "requirements/service.lock"}
 
 
 def test_image_extras_provide_what_the_processes_import() -> None:

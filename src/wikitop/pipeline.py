@@ -29,6 +29,7 @@ from wikitop.errors import (
 from wikitop.hours import format_hour
 from wikitop.logs import log_context
 from wikitop.metrics import metrics
+from wikitop.queue.followup import retry_countdown_s
 from wikitop.ranking import rank_stream
 from wikitop.results import render_csv
 from wikitop.state import Provenance, StateStore, TaskState, TaskStatus, status_after_failed_try
@@ -213,7 +214,7 @@ def _attempt(
         ranking, dump_bytes = services.dumps.read(
             hour, lambda open_dump: rank_stream(open_dump, blacklist, top_n, engine=engine), progress
         )
-        data_path = services.results.write(hour, render_csv(ranking.pages))
+        data_path = _store(hour, render_csv(ranking.pages), services)
     except DumpNotPublishedError as exc:
         error, unavailable = str(exc), TaskStatus.UNAVAILABLE
         if not _finishing(services, lambda: services.state.finish_failure(key, worker, unavailable, error)):
@@ -328,6 +329,26 @@ def _record_pending(
     services.results.delete_pending(hour)
     log.info("hour %s: recorded the result its attempt %s wrote", key, record["attempt"])
     return HourResult(key, Outcome.COMPUTED, provenance.rows, 0.0, record["data_path"], None, 0)
+
+
+def _store(hour: datetime, data: bytes, services: Services) -> str:
+    """Write the hour's result, writing it again after a storage error; return its location."""
+    # A full disk or an object store down for a while must not cost another download: the ranking
+    # is in hand, so the write alone is retried (the lease kept by the heartbeat), with the backoff
+    # of a failed try; the try fails only when its last write does.
+    settings = services.settings
+    for write in range(1, settings.max_tries + 1):
+        try:
+            return services.results.write(hour, data)
+        except OSError as exc:
+            if write == settings.max_tries:
+                raise
+            wait_s = retry_countdown_s(write, settings.retry_backoff_s)
+            log.warning(
+                "result of %s not stored (%s): writing it again in %.1f s", format_hour(hour), exc, wait_s
+            )
+            time.sleep(wait_s)
+    raise AssertionError("unreachable: max_tries >= 1")
 
 
 def _fail(
