@@ -32,7 +32,7 @@ import yaml
 
 from wikitop.cli import main as cli
 from wikitop.hours import format_hour, hour_range
-from wikitop.queue.app import QUEUE_NAME
+from wikitop.queue.app import QUEUE_NAMES
 from wikitop.settings import DEFAULT_DUMPS_URL, MAX_DOWNLOAD_CONCURRENCY, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -348,22 +348,23 @@ def test_cronjob_shell_line_runs_the_six_hours_that_end_24_hours_ago(tmp_path: P
 def test_keda_scales_on_the_celery_queue_of_the_broker() -> None:
     scaled = one("ScaledObject", "wikitop-worker")
     assert scaled["spec"]["scaleTargetRef"]["name"] == one("Deployment", "wikitop-worker")["metadata"]["name"]
-    (trigger,) = scaled["spec"]["triggers"]
-    assert trigger["type"] == "redis"
-    metadata = trigger["metadata"]
-    assert set(metadata) <= KEDA_REDIS_PARAMETERS
-    # Celery's Redis transport keeps a queue as a list named after it.
-    assert metadata["listName"] == QUEUE_NAME
+    triggers = scaled["spec"]["triggers"]
+    # Celery's Redis transport keeps a queue as a list named after it: one trigger per lane.
+    assert sorted(trigger["metadata"]["listName"] for trigger in triggers) == sorted(QUEUE_NAMES)
     broker = urlsplit(configmap_and_secret_env()["WIKITOP_BROKER_URL"])
     assert broker.scheme == "redis"
-    assert metadata["address"] == f"{broker.hostname}:{broker.port}"
-    assert metadata["databaseIndex"] == (broker.path.strip("/") or "0")
-    assert int(metadata["listLength"]) >= 1
+    for trigger in triggers:
+        assert trigger["type"] == "redis"
+        metadata = trigger["metadata"]
+        assert set(metadata) <= KEDA_REDIS_PARAMETERS
+        assert metadata["address"] == f"{broker.hostname}:{broker.port}"
+        assert metadata["databaseIndex"] == (broker.path.strip("/") or "0")
+        assert int(metadata["listLength"]) >= 1
+        auth = one("TriggerAuthentication", trigger["authenticationRef"]["name"])
+        for ref in auth["spec"]["secretTargetRef"]:
+            assert ref["key"] in one("Secret", ref["name"])["stringData"]
     # The reconciler runs in the workers: at least one must always be there.
     assert scaled["spec"]["minReplicaCount"] >= 1
-    auth = one("TriggerAuthentication", trigger["authenticationRef"]["name"])
-    for ref in auth["spec"]["secretTargetRef"]:
-        assert ref["key"] in one("Secret", ref["name"])["stringData"]
 
 
 def test_hpa_targets_the_worker_on_cpu() -> None:

@@ -25,14 +25,16 @@ from support.requirements import server_unavailable
 from support.server import FakeWikimedia
 from wikitop.hours import current_hour, format_hour, parse_hour
 from wikitop.pipeline import Outcome, process_hour
-from wikitop.queue import HourQueue
-from wikitop.queue.app import QUEUE_NAME, REDIS_VISIBILITY_TIMEOUT_S, TASK_NAME, celery_config
+from wikitop.queue import HourQueue, Lane, lane_for
+from wikitop.queue.app import QUEUE_NAME, REDIS_VISIBILITY_TIMEOUT_S, TASK_NAME, celery_config, make_app
 from wikitop.queue.followup import give_up_at, next_check_at, retry_countdown_s
 from wikitop.queue.hour_queue import BrokerUnavailableError, CeleryHourQueue
 from wikitop.queue.reconciler import Reconciler, sweep_stale_files
-from wikitop.queue.tasks import WorkerContext, run_hour
+from wikitop.queue.tasks import WorkerContext, register_tasks, run_hour
+from wikitop.results import ResultStore
 from wikitop.settings import Settings, load_settings
 from wikitop.state import StateStore, TaskState, TaskStatus, open_state_store
+from wikitop.web.hour_requests import HourRequests
 
 # kombu's SQL transport uses an SQLAlchemy loader option that SQLAlchemy 2.1 deprecates.
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning")
@@ -472,3 +474,87 @@ def test_sweep_removes_only_old_files(tmp_path: Path) -> None:
     assert sweep_stale_files(tmp_path, 3600) == 1
     assert not old.exists() and new.exists()
     assert sweep_stale_files(tmp_path / "missing", 3600) == 0
+
+
+def messages_by_lane(settings: Settings) -> dict[str, list[str]]:
+    """Return the hours of the messages waiting in the embedded queue, by lane (queue name), oldest first."""
+    with sqlite3.connect(settings.data_dir / "queue.sqlite3") as connection:
+        rows = connection.execute(
+            "SELECT q.name, m.payload FROM kombu_message m JOIN kombu_queue q ON m.queue_id = q.id"
+            " WHERE m.visible = 1 ORDER BY m.id"
+        ).fetchall()
+    lanes: dict[str, list[str]] = {lane.value: [] for lane in Lane}
+    for name, payload in rows:
+        lanes[name].append(_decode(json.loads(payload))[0])
+    return lanes
+
+
+def hours_from(first: str, count: int) -> list[str]:
+    return [format_hour(parse_hour(first) + timedelta(hours=n)) for n in range(count)]
+
+
+def test_the_lane_rule_sends_small_asks_to_the_interactive_lane() -> None:
+    assert lane_for(1, 24) is Lane.INTERACTIVE
+    assert lane_for(24, 24) is Lane.INTERACTIVE
+    assert lane_for(25, 24) is Lane.BACKFILL
+    assert lane_for(1, 0) is Lane.BACKFILL  # 0: every ask is a backfill, one FIFO lane as before
+    assert Settings().small_ask_hours == 24
+
+
+def test_the_api_ask_publishes_to_the_lane_of_its_size(
+    settings: Settings, state: StateStore, queue: CeleryHourQueue
+) -> None:
+    api = HourRequests(settings, state, ResultStore(settings.resolved_results_url), queue)
+    small = hours_from("2020010100", settings.small_ask_hours)
+    large = hours_from("2020020100", settings.small_ask_hours + 1)
+    api.ask(small[0], small[-1])
+    api.ask(large[0], large[-1])
+    assert messages_by_lane(settings) == {Lane.INTERACTIVE.value: small, Lane.BACKFILL.value: large}
+    # depth counts both lanes: the reconciler re-publishes lost hours only when both are empty.
+    assert queue.depth() == len(small) + len(large)
+    with sqlite3.connect(settings.data_dir / "queue.sqlite3") as connection:
+        connection.execute("UPDATE kombu_message SET visible = 0")
+    assert queue.prune_delivered() == len(small) + len(large)
+    assert queue.depth() == 0
+
+
+def test_the_reconciler_publishes_to_the_backfill_lane(
+    settings: Settings, state: StateStore, queue: CeleryHourQueue, reconciler: Reconciler
+) -> None:
+    state.enqueue([H15], 3)
+    later = datetime.now(UTC) + timedelta(seconds=settings.stale_queued_s + 1)
+    assert reconciler.run_once(later) == {"lost messages published again": 1}
+    assert messages_by_lane(settings) == {Lane.INTERACTIVE.value: [], Lane.BACKFILL.value: [H15]}
+
+
+def test_a_retry_waits_in_the_lane_of_its_first_try(settings: Settings) -> None:
+    for hour in (H15, H16):
+        dump = write_hour(Path(settings.dumps_url), parse_hour(hour), SMALL)
+        dump.write_bytes(dump.read_bytes()[:2000])  # truncated gzip: a corrupt download
+    app = make_app(settings)
+    context = register_tasks(app, settings)
+    try:
+        context.services().state.enqueue([H15, H16], settings.max_tries)
+        # apply() runs the task here, with the delivery info of a message taken from the lane.
+        for hour, lane in ((H15, Lane.INTERACTIVE), (H16, Lane.BACKFILL)):
+            result = app.tasks[TASK_NAME].apply(args=(hour, False), exchange="", routing_key=lane.value)
+            assert result.get() == "retry"
+        assert messages_by_lane(settings) == {Lane.INTERACTIVE.value: [H15], Lane.BACKFILL.value: [H16]}
+    finally:
+        context.close()
+        app.close()
+
+
+@pytest.mark.redis
+def test_redis_keeps_one_list_per_lane(tmp_path: Path) -> None:
+    client = redis_or_skip()
+    queue = CeleryHourQueue(make_settings(tmp_path, broker_url=REDIS_URL))
+    try:
+        queue.submit(H15)
+        queue.submit(H16, lane=Lane.BACKFILL)
+        queue.submit(H17, lane=Lane.BACKFILL)
+        # KEDA's triggers read these lists by name (deploy/k8s/keda).
+        assert (client.llen(Lane.INTERACTIVE.value), client.llen(Lane.BACKFILL.value)) == (1, 2)
+        assert queue.depth() == 3
+    finally:
+        queue.close()

@@ -159,6 +159,9 @@ class Settings(BaseSettings):
     task_time_limit_s: float = Field(
         3600.0, gt=0, description="a worker process busy with one hour longer than this is killed"
     )
+    small_ask_hours: int = Field(
+        24, ge=0, description="asks of at most this many hours go to the queue's interactive lane"
+    )
     # Observability; see wikitop.logs and wikitop.metrics.
     log_level: str = Field("INFO", pattern="(?i)^(debug|info|warning|error)$", description="log level")
     log_format: str = Field(

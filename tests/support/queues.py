@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from wikitop.queue import Lane
+
 
 class RecordingQueue:
     """An in-memory HourQueue that records submissions; its ping or submit fail when told to."""
@@ -11,7 +13,9 @@ class RecordingQueue:
         self.ping_error = ping_error
         self.submit_error = submit_error
 
-    def submit(self, hour: str, force: bool = False, countdown_s: float = 0.0) -> None:
+    def submit(
+        self, hour: str, force: bool = False, countdown_s: float = 0.0, lane: Lane = Lane.INTERACTIVE
+    ) -> None:
         if self.submit_error:
             raise ConnectionError(self.submit_error)
         self.submitted.append((hour, force))

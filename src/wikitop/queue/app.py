@@ -9,12 +9,17 @@ from typing import Any
 
 import sqlalchemy.exc
 from celery import Celery
+from kombu.entity import Exchange, Queue
 from kombu.utils.url import maybe_sanitize_url
 
+from wikitop.queue import Lane
 from wikitop.settings import Settings
 
 TASK_NAME = "wikitop.compute_hour"
-QUEUE_NAME = "wikitop"
+# The queues a worker consumes, in turn: kombu's virtual transports (the embedded SQL one and Redis)
+# take one message from each non-empty queue in round-robin, so neither lane waits for the other.
+QUEUE_NAMES: tuple[str, ...] = tuple(lane.value for lane in Lane)
+QUEUE_NAME = Lane.INTERACTIVE.value  # the default queue, the single one of earlier versions
 # Redis hands a message that was delivered but never acknowledged (its worker died) to another
 # worker after this long. A task running longer gets a duplicate, which finds the hour claimed
 # (BUSY) and is dropped, so the timeout only bounds how soon a lost message comes back.
@@ -51,6 +56,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_connection_timeout": 5,
         "broker_transport_options": _transport_options(url),
         "task_default_queue": QUEUE_NAME,
+        # A worker consumes every queue listed here (kombu's entities are untyped).
+        "task_queues": [
+            Queue(name, Exchange(name, type="direct"), routing_key=name)  # type: ignore[no-untyped-call]
+            for name in QUEUE_NAMES
+        ],
         "task_serializer": "json",
         "accept_content": ["json"],
         # A message is acknowledged only once its hour is done, and handed back when the process
@@ -96,7 +106,7 @@ def make_app(settings: Settings) -> Celery:
 
 
 def prepare_embedded_queue(app: Celery, path: Path) -> None:
-    """Create the embedded queue's database, in WAL mode, with kombu's tables and the queue's row."""
+    """Create the embedded queue's database, in WAL mode, with kombu's tables and the lanes' rows."""
     path.parent.mkdir(parents=True, exist_ok=True)
     # WAL lets the API publish while workers poll; the mode is stored in the file, so every
     # connection kombu opens later uses it.
@@ -111,7 +121,8 @@ def prepare_embedded_queue(app: Celery, path: Path) -> None:
     for attempt in range(1, _PREPARE_TRIES + 1):
         try:
             with app.connection_for_write() as broker:
-                broker.default_channel.queue_declare(queue=QUEUE_NAME, durable=True, auto_delete=False)
+                for name in QUEUE_NAMES:
+                    broker.default_channel.queue_declare(queue=name, durable=True, auto_delete=False)
             return
         except sqlalchemy.exc.DatabaseError:
             if attempt == _PREPARE_TRIES:

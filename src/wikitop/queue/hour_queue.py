@@ -9,8 +9,9 @@ from celery import Celery
 from kombu.exceptions import OperationalError
 
 from wikitop.errors import WikitopError
+from wikitop.queue import Lane
 from wikitop.queue.app import (
-    QUEUE_NAME,
+    QUEUE_NAMES,
     SQLITE_BUSY_TIMEOUT_S,
     TASK_NAME,
     describe_broker,
@@ -41,8 +42,10 @@ class CeleryHourQueue:
                 self._app = make_app(self._settings)
             return self._app
 
-    def submit(self, hour: str, force: bool = False, countdown_s: float = 0.0) -> None:
-        """Publish one compute task for `hour` (YYYYMMDDHH), to run no sooner than `countdown_s` from now."""
+    def submit(
+        self, hour: str, force: bool = False, countdown_s: float = 0.0, lane: Lane = Lane.INTERACTIVE
+    ) -> None:
+        """Publish one compute task for `hour` (YYYYMMDDHH) to `lane`, to run no sooner than `countdown_s`."""
         try:
             # The default (nameless) exchange routes by queue name alone, so a publish never depends
             # on exchange bindings stored in the broker (a flushed Redis forgets them).
@@ -50,24 +53,27 @@ class CeleryHourQueue:
                 TASK_NAME,
                 args=(hour, force),
                 countdown=countdown_s if countdown_s > 0 else None,
-                queue=QUEUE_NAME,
+                queue=lane.value,
                 exchange="",
-                routing_key=QUEUE_NAME,
+                routing_key=lane.value,
             )
         except (OperationalError, OSError) as exc:
             raise BrokerUnavailableError(f"cannot publish hour {hour} to {self.broker}: {exc}") from exc
 
     def depth(self) -> int | None:
-        """Return how many messages wait in the queue (not those a worker already holds)."""
+        """Return how many messages wait in both lanes (not those a worker already holds)."""
+        count = 0
         try:
             with self.app.connection_for_read() as connection:
                 connection.ensure_connection(max_retries=1)
-                _, count, _ = connection.default_channel.queue_declare(
-                    queue=QUEUE_NAME, durable=True, auto_delete=False
-                )
+                for name in QUEUE_NAMES:
+                    _, waiting, _ = connection.default_channel.queue_declare(
+                        queue=name, durable=True, auto_delete=False
+                    )
+                    count += int(waiting)
         except (OperationalError, OSError) as exc:
             raise BrokerUnavailableError(f"cannot reach the queue at {self.broker}: {exc}") from exc
-        return int(count)
+        return count
 
     def ping(self) -> None:
         """Raise BrokerUnavailableError if the broker cannot be reached."""
@@ -75,7 +81,8 @@ class CeleryHourQueue:
 
     def prune_delivered(self) -> int:
         """Delete the messages the embedded queue already delivered; return how many."""
-        # kombu's SQL transport marks a delivered message invisible and never deletes it. Deleting
+        # kombu's SQL transport marks a delivered message invisible and never deletes it (in every
+        # lane: the statement names no queue, so both lanes are pruned). Deleting
         # it is safe at any time: acknowledging is done in memory, and a message handed back is
         # written again from memory.
         path = embedded_queue_path(self._settings.resolved_broker_url)

@@ -23,6 +23,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+from wikitop.queue import Lane
 from wikitop.queue.followup import give_up, give_up_at, next_check_at
 from wikitop.queue.hour_queue import BrokerUnavailableError, CeleryHourQueue
 from wikitop.settings import Settings
@@ -135,7 +136,9 @@ class Reconciler:
         return hour not in self._published
 
     def _publish(self, hour: str) -> None:
-        self._queue.submit(hour)
+        # Re-publications can come by the hundred (a day of re-armed hours): they wait in the
+        # backfill lane so that they never hold a small ask behind them.
+        self._queue.submit(hour, lane=Lane.BACKFILL)
         self._published[hour] = time.monotonic()
 
 

@@ -14,7 +14,7 @@ from wikitop.errors import StateUnavailableError, WikitopError
 from wikitop.hours import parse_hour
 from wikitop.logs import log_context
 from wikitop.pipeline import HourResult, Outcome, process_hour
-from wikitop.queue import HourQueue
+from wikitop.queue import HourQueue, Lane
 from wikitop.queue.app import TASK_NAME
 from wikitop.queue.followup import RETRY_MAX_S, give_up, give_up_at, retry_delay_s
 from wikitop.queue.hour_queue import BrokerUnavailableError, CeleryHourQueue
@@ -149,6 +149,14 @@ def _wait_for_budget(result: HourResult, force: bool, queue: HourQueue) -> None:
 
 def _schedule_retry(hour: str, services: Services, queue: HourQueue) -> None:
     try:
-        queue.submit(hour, countdown_s=retry_delay_s(services.state, hour, services.settings))
+        queue.submit(
+            hour, countdown_s=retry_delay_s(services.state, hour, services.settings), lane=_current_lane()
+        )
     except BrokerUnavailableError as exc:
         log.warning("retry of hour %s not published (the reconciler will): %s", hour, exc)
+
+
+def _current_lane() -> Lane:
+    """The lane of the message being run: a retry waits in the lane of its first try, not behind a backfill."""
+    info = (current_task.request.delivery_info or {}) if current_task else {}
+    return Lane.BACKFILL if info.get("routing_key") == Lane.BACKFILL.value else Lane.INTERACTIVE

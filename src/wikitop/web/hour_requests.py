@@ -12,7 +12,7 @@ from wikitop.blacklist_cache import BlacklistCache
 from wikitop.errors import UsageError, WikitopError
 from wikitop.heartbeats import STALE_AFTER_S, freshest_age_s
 from wikitop.hours import EXPECTED_FORM, format_hour, hour_range, parse_hour
-from wikitop.queue import HourQueue
+from wikitop.queue import HourQueue, lane_for
 from wikitop.ranking import RankedPage
 from wikitop.results import ResultStore, read_csv
 from wikitop.services import ask_hours
@@ -88,9 +88,10 @@ class HourRequests:
 
     def _submit(self, hours: list[str], force: bool) -> str | None:
         """Publish the hours; on a broker failure keep going: the state says queued and gets re-published."""
+        lane = lane_for(len(hours), self.settings.small_ask_hours)  # a large ask must not starve small ones
         for index, hour in enumerate(hours):
             try:
-                self.queue.submit(hour, force=force)
+                self.queue.submit(hour, force=force, lane=lane)
             except Exception as exc:
                 log.warning("could not submit %d hour(s) from %s: %s", len(hours) - index, hour, exc)
                 # The client learns why in words that name no broker host, user or password.
