@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, TypeVar
-
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from wikitop.blacklist import Blacklist
 from wikitop.download import ProgressCallback
@@ -29,10 +23,16 @@ from wikitop.errors import (
 from wikitop.hours import format_hour
 from wikitop.logs import log_context
 from wikitop.metrics import metrics
-from wikitop.queue.followup import retry_countdown_s
 from wikitop.ranking import rank_stream
+from wikitop.recording import (
+    Heartbeat,
+    finish_through_outage,
+    keep_pending,
+    read_pending,
+    store_result,
+)
 from wikitop.results import render_csv
-from wikitop.state import Provenance, StateStore, TaskState, TaskStatus, status_after_failed_try
+from wikitop.state import Provenance, TaskState, TaskStatus, status_after_failed_try
 from wikitop.state.outage import STATE_OUTAGES, describe_outage
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ def _process(
         if counted:
             services.state.release_download(key)
         return HourResult(key, Outcome.BUSY, error="another worker holds this hour")
-    with _Heartbeat(services.state, key, services.worker_id, settings.lease_s):
+    with Heartbeat(services.state, key, services.worker_id, settings.lease_s):
         return _attempt(hour, claimed, blacklist, services, progress)
 
 
@@ -214,10 +214,12 @@ def _attempt(
         ranking, dump_bytes = services.dumps.read(
             hour, lambda open_dump: rank_stream(open_dump, blacklist, top_n, engine=engine), progress
         )
-        data_path = _store(hour, render_csv(ranking.pages), services)
+        data_path = store_result(hour, render_csv(ranking.pages), services.results, services.settings)
     except DumpNotPublishedError as exc:
         error, unavailable = str(exc), TaskStatus.UNAVAILABLE
-        if not _finishing(services, lambda: services.state.finish_failure(key, worker, unavailable, error)):
+        if not finish_through_outage(
+            services.settings.lease_s, lambda: services.state.finish_failure(key, worker, unavailable, error)
+        ):
             return _lost(key, "its unavailable dump", started)
         return HourResult(key, Outcome.UNAVAILABLE, error=error, seconds=time.monotonic() - started)
     except (DumpDownloadError, CorruptDumpError, OSError) as exc:
@@ -236,119 +238,38 @@ def _attempt(
         duration_s=round(seconds, 3),
     )
     try:
-        recorded = _finishing(
-            services, lambda: services.state.finish_success(key, worker, data_path, provenance)
+        recorded = finish_through_outage(
+            services.settings.lease_s,
+            lambda: services.state.finish_success(key, worker, data_path, provenance),
         )
     except STATE_OUTAGES:
-        _keep_pending(hour, claimed, data_path, provenance, services)
+        keep_pending(hour, claimed, data_path, provenance, services.results)
         raise
     if not recorded:
         return _lost(key, "its result", started)
     return HourResult(key, Outcome.COMPUTED, len(ranking.pages), seconds, data_path, None, dump_bytes)
 
 
-def _finishing(services: Services, finish: Callable[[], Value]) -> Value:
-    """Record an attempt's end, trying again while the state store is down, as long as the lease holds.
-
-    A database restart takes seconds: waiting it out keeps the hour in this worker's hands. Half
-    the lease: the heartbeat extended it at most a third of a lease ago.
-    """
-    retrying = Retrying(
-        retry=retry_if_exception_type(STATE_OUTAGES),
-        stop=stop_after_delay(services.settings.lease_s / 2),
-        wait=wait_exponential(multiplier=0.2, max=FINISH_RETRY_MAX_WAIT_S),
-        before_sleep=_announce_finish_retry,
-        reraise=True,
-    )
-    return retrying(finish)
-
-
-def _announce_finish_retry(retry_state: RetryCallState) -> None:
-    """Log one line per failed try of recording an attempt's end."""
-    error = retry_state.outcome.exception() if retry_state.outcome else None
-    wait_s = retry_state.next_action.sleep if retry_state.next_action else 0.0
-    reason = describe_outage(error) if error else "?"
-    log.warning("the state store did not record the attempt's end (%s); next try in %.1f s", reason, wait_s)
-
-
-def _attempt_id(state: TaskState) -> str:
-    """Name one attempt at an hour: the worker that claimed it and when."""
-    started = state.started_at.isoformat() if state.started_at else "?"
-    return f"{state.worker}@{started}"
-
-
-def _keep_pending(
-    hour: datetime, claimed: TaskState, data_path: str, provenance: Provenance, services: Services
-) -> None:
-    """Keep, next to a result the state store could not record, what the next attempt needs to record it."""
-    record = {
-        "attempt": _attempt_id(claimed),
-        "data_path": data_path,
-        "provenance": dataclasses.asdict(provenance),
-    }
-    try:
-        services.results.write_pending(hour, json.dumps(record).encode())
-    except OSError as exc:
-        # Then the hour is computed again once the store is back: a cost, never a wrong result.
-        log.warning("hour %s: its result's record could not be kept either: %s", claimed.hour, exc)
-        return
-    log.warning("hour %s: result written; the state store is down, it is recorded later", claimed.hour)
-
-
 def _record_pending(
     hour: datetime, current: TaskState | None, blacklist: Blacklist, services: Services
 ) -> HourResult | None:
     """Record the result that an earlier attempt wrote but could not record; None when there is none."""
-    if current is None or current.status is TaskStatus.SUCCESS or current.started_at is None:
-        return None
-    try:
-        pending = services.results.read_pending(hour)
-    except OSError:
-        return None
-    try:
-        record = json.loads(pending) if pending else {}
-        # Only the attempt that the state still names wrote this result: a later one may have replaced it.
-        if record.get("attempt") != _attempt_id(current):
-            return None
-        provenance = Provenance(**record["provenance"])
-    except (ValueError, KeyError, TypeError, AttributeError):
-        log.warning("hour %s: its pending record is unreadable; the hour is computed again", current.hour)
-        return None
-    if provenance.blacklist_sha256 != blacklist.sha256 or provenance.top_n != services.settings.top_n:
+    settings = services.settings
+    pending = read_pending(hour, current, blacklist.sha256, settings.top_n, services.results)
+    if pending is None or current is None:
         return None
     key, worker = current.hour, services.worker_id
     held = current.status is TaskStatus.RUNNING and current.worker == worker
-    if not held:
-        settings = services.settings
-        if services.state.claim(key, worker, settings.lease_s, settings.max_tries) is None:
-            return HourResult(key, Outcome.BUSY, error="another worker holds this hour")
-    if not _finishing(
-        services, lambda: services.state.finish_success(key, worker, record["data_path"], provenance)
+    if not held and services.state.claim(key, worker, settings.lease_s, settings.max_tries) is None:
+        return HourResult(key, Outcome.BUSY, error="another worker holds this hour")
+    finish = services.state.finish_success
+    if not finish_through_outage(
+        settings.lease_s, lambda: finish(key, worker, pending.data_path, pending.provenance)
     ):
         return _lost(key, "its result", time.monotonic())
     services.results.delete_pending(hour)
-    log.info("hour %s: recorded the result its attempt %s wrote", key, record["attempt"])
-    return HourResult(key, Outcome.COMPUTED, provenance.rows, 0.0, record["data_path"], None, 0)
-
-
-def _store(hour: datetime, data: bytes, services: Services) -> str:
-    """Write the hour's result, writing it again after a storage error; return its location."""
-    # A full disk or an object store down for a while must not cost another download: the ranking
-    # is in hand, so the write alone is retried (the lease kept by the heartbeat), with the backoff
-    # of a failed try; the try fails only when its last write does.
-    settings = services.settings
-    for write in range(1, settings.max_tries + 1):
-        try:
-            return services.results.write(hour, data)
-        except OSError as exc:
-            if write == settings.max_tries:
-                raise
-            wait_s = retry_countdown_s(write, settings.retry_backoff_s)
-            log.warning(
-                "result of %s not stored (%s): writing it again in %.1f s", format_hour(hour), exc, wait_s
-            )
-            time.sleep(wait_s)
-    raise AssertionError("unreachable: max_tries >= 1")
+    log.info("hour %s: recorded the result its attempt %s wrote", key, pending.attempt)
+    return HourResult(key, Outcome.COMPUTED, pending.provenance.rows, 0.0, pending.data_path, None, 0)
 
 
 def _fail(
@@ -358,7 +279,9 @@ def _fail(
     message = f"try {claimed.try_count}/{claimed.max_tries}: {error}"
     # On the last try of a recompute the store keeps the hour `success` with its earlier result.
     finish = services.state.finish_failure
-    if not _finishing(services, lambda: finish(claimed.hour, services.worker_id, status, message)):
+    if not finish_through_outage(
+        services.settings.lease_s, lambda: finish(claimed.hour, services.worker_id, status, message)
+    ):
         return _lost(claimed.hour, "its failure", started)
     outcome = Outcome.RETRY if status is TaskStatus.QUEUED else Outcome.FAILED
     seconds = time.monotonic() - started
@@ -373,29 +296,3 @@ def _lost(hour: str, what: str, started: float) -> HourResult:
     # the hour or another worker claimed it, and that one's outcome is the hour's.
     error = f"this worker lost its lease on the hour before recording {what}; another attempt owns it"
     return HourResult(hour, Outcome.BUSY, error=error, seconds=time.monotonic() - started)
-
-
-class _Heartbeat:
-    """Extends the worker's lease on an hour every third of the lease until the block ends."""
-
-    def __init__(self, state: StateStore, hour: str, worker: str, lease_s: float) -> None:
-        self._args = (hour, worker, lease_s)
-        self._state = state
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{hour}", daemon=True)
-
-    def __enter__(self) -> None:
-        self._thread.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._args[2] / 3):
-            try:
-                self._state.heartbeat(*self._args)
-            except STATE_OUTAGES as exc:
-                log.warning("heartbeat for %s failed: %s", self._args[0], describe_outage(exc))
-            except Exception:
-                log.warning("heartbeat for %s failed", self._args[0], exc_info=True)
