@@ -123,12 +123,18 @@ def test_an_unreachable_blacklist_stops_the_whole_range_at_once_in_one_line(work
     assert all(state["status"] == "unknown" for state in hour_states(workspace, "2020010100", "2020010123"))
 
 
-def test_a_missing_mirror_directory_is_a_configuration_error(workspace: Workspace) -> None:
+def test_a_missing_mirror_directory_is_a_configuration_error(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr(cli, "sleep", waits.append)
     mistyped = workspace.root / "mirorr"
     result = workspace.run("run", H15, WIKITOP_DUMPS_URL=str(mistyped))
     assert result.exit_code == 1
+    # A mistyped setting does not fix itself in seconds: said at once, not after the retry waits.
+    assert waits == []
     [state] = hour_states(workspace, H15)
-    assert state["status"] == "failed"
+    assert (state["status"], state["try_count"]) == ("queued", 1)
     assert f"WIKITOP_DUMPS_URL: the local mirror {mistyped} does not exist" in state["error"]
 
 

@@ -372,6 +372,8 @@ def test_workers_compute_each_hour_once_within_the_download_cap(
     # Its task logs the outcome once done: no sleeping on the chance that it is.
     wait_until(lambda: service.worker_log_count(cached) > cached_before, "the stray message's task", service)
     assert [downloads(service.mirror, hour) for hour in HOURS] == [1] * len(HOURS)
+    # One line per hour, the hour's own: not Celery's "Task ... succeeded: 'cached'" beside it.
+    assert service.worker_log_count("succeeded in") == 0
 
 
 def test_hour_of_a_killed_worker_is_computed_by_another(

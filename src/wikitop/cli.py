@@ -187,9 +187,9 @@ def _run_one(hour: str, services: Services, force: bool, progress: Progress) -> 
     """Process one hour, retrying failed attempts as the queue does, until it succeeds or tries run out."""
     moment = parse_hour(hour)
     result = process_hour(moment, services, force=force, progress=progress.add_bytes)
-    # The queue's retry rule, and the download budget's waits; an unreachable server is not waited
-    # for here (run again when online).
-    while result.outcome in (Outcome.RETRY, Outcome.WAITING) and not result.host_unreachable:
+    # The queue's retry rule, and the download budget's waits; a lasting cause (an unreachable
+    # server, a missing mirror directory) is not waited for here: run again once it is fixed.
+    while result.outcome in (Outcome.RETRY, Outcome.WAITING) and not result.lasting:
         waiting = result.outcome is Outcome.WAITING
         delay_s = result.wait_s if waiting else retry_delay_s(services.state, hour, services.settings)
         progress.retrying(result, delay_s)

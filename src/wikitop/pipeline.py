@@ -18,6 +18,7 @@ from wikitop.errors import (
     DumpDownloadError,
     DumpNotPublishedError,
     HostUnreachableError,
+    MirrorNotFoundError,
     StateUnavailableError,
 )
 from wikitop.hours import format_hour
@@ -72,9 +73,10 @@ class HourResult:
     data_path: str | None = None
     error: str | None = None
     dump_bytes: int = 0
-    # The server could not be reached at all (offline, a wrong URL): a person waiting at the
-    # command line is told at once rather than after the queue's retry waits.
-    host_unreachable: bool = False
+    # The cause will not go away in seconds (a server not reachable at all, a mirror directory that
+    # does not exist): a person waiting at the command line is told at once rather than after the
+    # queue's retry waits; a worker still retries (the network or the mount may come back).
+    lasting: bool = False
     wait_s: float = 0.0
 
 
@@ -223,7 +225,8 @@ def _attempt(
             return _lost(key, "its unavailable dump", started)
         return HourResult(key, Outcome.UNAVAILABLE, error=error, seconds=time.monotonic() - started)
     except (DumpDownloadError, CorruptDumpError, OSError) as exc:
-        return _fail(claimed, services, str(exc), started, isinstance(exc, HostUnreachableError))
+        lasting = isinstance(exc, HostUnreachableError | MirrorNotFoundError)
+        return _fail(claimed, services, str(exc), started, lasting)
     except Exception as exc:
         log.exception("unexpected error while processing %s", key)
         return _fail(claimed, services, f"unexpected {type(exc).__name__}: {exc}", started)
@@ -273,7 +276,7 @@ def _record_pending(
 
 
 def _fail(
-    claimed: TaskState, services: Services, error: str, started: float, host_unreachable: bool = False
+    claimed: TaskState, services: Services, error: str, started: float, lasting: bool = False
 ) -> HourResult:
     status = status_after_failed_try(claimed)
     message = f"try {claimed.try_count}/{claimed.max_tries}: {error}"
@@ -285,9 +288,7 @@ def _fail(
         return _lost(claimed.hour, "its failure", started)
     outcome = Outcome.RETRY if status is TaskStatus.QUEUED else Outcome.FAILED
     seconds = time.monotonic() - started
-    return HourResult(
-        claimed.hour, outcome, error=message, seconds=seconds, host_unreachable=host_unreachable
-    )
+    return HourResult(claimed.hour, outcome, error=message, seconds=seconds, lasting=lasting)
 
 
 def _lost(hour: str, what: str, started: float) -> HourResult:
