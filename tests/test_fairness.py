@@ -16,7 +16,7 @@ import pytest
 
 from support.dumpgen import DumpSpec, write_dump
 from support.server import FakeWikimedia
-from test_service_e2e import REDIS_URL, Service, redis_client, relpath, wait_until
+from support.service import REDIS_URL, Service, redis_client, relpath, wait_until
 from wikitop.hours import format_hour, parse_hour
 from wikitop.services import build_services
 from wikitop.state import TaskStatus

@@ -28,7 +28,7 @@ import pytest
 from support.dumpgen import DumpSpec, write_hour
 from support.requirements import missing
 from support.server import FakeWikimedia, Fault, RecordedRequest
-from test_service_e2e import BLACKLIST, Service, publish, relpath, wait_until
+from support.service import BLACKLIST, Service, publish, relpath, wait_until
 from wikitop.hours import parse_hour
 from wikitop.state import TaskStatus
 

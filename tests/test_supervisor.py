@@ -17,7 +17,7 @@ import pytest
 
 from support.dumpgen import write_hour
 from support.server import FakeWikimedia
-from test_service_e2e import HOURS, SPEC, Service, expected_rows, free_port, wait_until
+from support.service import HOURS, SPEC, Service, expected_rows, free_port, wait_until
 from wikitop import supervisor
 from wikitop.hours import parse_hour
 
