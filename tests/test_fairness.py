@@ -22,10 +22,7 @@ from wikitop.services import build_services
 from wikitop.state import TaskStatus
 from wikitop.web.hour_requests import HourRequests
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning"),
-]
+pytestmark = pytest.mark.slow
 
 BACKFILL_HOURS = 40  # above WIKITOP_SMALL_ASK_HOURS (24 by default)
 BACKFILL_START = parse_hour("2020010100")

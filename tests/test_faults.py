@@ -32,7 +32,6 @@ from wikitop.state import TaskStatus, open_state_store
 pytestmark = [
     pytest.mark.faults,
     pytest.mark.slow,
-    pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning"),
 ]
 HOURS = [f"20200101{hour:02d}" for hour in range(10, 14)]
 SPEC = DumpSpec(lines=20_000, domains=40)

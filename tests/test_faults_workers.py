@@ -35,8 +35,6 @@ from wikitop.state import TaskStatus
 pytestmark = [
     pytest.mark.faults,
     pytest.mark.slow,
-    # kombu's SQL transport uses an SQLAlchemy loader option that SQLAlchemy 2.1 deprecates.
-    pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning"),
 ]
 
 

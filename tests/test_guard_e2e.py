@@ -27,11 +27,7 @@ from wikitop.settings import Settings, load_settings
 from wikitop.state import TaskStatus
 from wikitop.web.app import create_app
 
-pytestmark = [
-    pytest.mark.slow,
-    # kombu's SQL transport uses an SQLAlchemy loader option that SQLAlchemy 2.1 deprecates.
-    pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning"),
-]
+pytestmark = pytest.mark.slow
 
 HOURS = [f"20200101{hour:02d}" for hour in range(10, 14)]
 SPEC = DumpSpec(lines=5_000, domains=20)

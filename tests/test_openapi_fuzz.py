@@ -11,11 +11,7 @@ import pytest
 
 from support.api_process import run_wikitop_http
 
-pytestmark = [
-    pytest.mark.slow,
-    # kombu's SQL transport uses an SQLAlchemy loader option that SQLAlchemy 2.1 deprecates.
-    pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning"),
-]
+pytestmark = pytest.mark.slow
 
 # Bounded: a few seconds of requests per phase on a 2-core machine; the seed makes a failure replayable.
 MAX_EXAMPLES = 30

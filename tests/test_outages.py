@@ -32,8 +32,6 @@ from wikitop.settings import Settings, load_settings
 from wikitop.state import TaskStatus
 from wikitop.web.app import create_app
 
-# kombu's SQL transport uses an SQLAlchemy loader option that SQLAlchemy 2.1 deprecates.
-pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning")
 UNRESOLVABLE_DUMPS = "http://dumps.wikitop-test.invalid/other/pageviews"
 UNRESOLVABLE_BLACKLIST = "http://blacklist.wikitop-test.invalid/blacklist"
 H15 = "2020010115"

@@ -36,8 +36,6 @@ from wikitop.settings import Settings, load_settings
 from wikitop.state import StateStore, TaskState, TaskStatus, open_state_store
 from wikitop.web.hour_requests import HourRequests
 
-# kombu's SQL transport uses an SQLAlchemy loader option that SQLAlchemy 2.1 deprecates.
-pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning")
 REDIS_URL = os.environ.get("WIKITOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 H15, H16, H17 = "2020010115", "2020010116", "2020010117"
 SMALL = DumpSpec(lines=5_000, domains=20)

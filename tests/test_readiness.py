@@ -29,7 +29,6 @@ from wikitop.web.app import create_app
 from wikitop.web.readiness import failure_reason
 
 HOUR = "2020010115"
-pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning")
 PROVENANCE = Provenance("ab" * 32, 25, 1000, 100, 10, 5, 0.5)
 
 

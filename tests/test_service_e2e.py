@@ -51,11 +51,7 @@ from wikitop.hours import current_hour, format_hour, parse_hour
 from wikitop.queue.app import QUEUE_NAME
 from wikitop.state import TaskStatus
 
-pytestmark = [
-    pytest.mark.slow,
-    # kombu's SQL transport uses an SQLAlchemy loader option that SQLAlchemy 2.1 deprecates.
-    pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning"),
-]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(autouse=True)

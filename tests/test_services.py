@@ -10,6 +10,7 @@ import pytest
 
 from wikitop.errors import ConfigError
 from wikitop.hours import hour_range
+from wikitop.queue import Lane
 from wikitop.queue.hour_queue import BrokerUnavailableError
 from wikitop.services import ask_hours, warm_up
 from wikitop.settings import Settings, load_settings
@@ -42,7 +43,8 @@ def test_warm_up_creates_the_state_schema_and_the_embedded_queue(tmp_path: Path)
         state.close()
     # What `wikitop api` and `wikitop worker` now do before their processes race to, as serve did.
     with sqlite3.connect(settings.data_dir / "queue.sqlite3") as queue:
-        assert queue.execute("SELECT name FROM kombu_queue").fetchall() == [("wikitop",)]
+        names = {name for (name,) in queue.execute("SELECT name FROM kombu_queue")}
+    assert names == {lane.value for lane in Lane}  # both lanes, before any worker consumes them
 
 
 def test_warm_up_checks_a_remote_broker_only_when_required(tmp_path: Path) -> None:

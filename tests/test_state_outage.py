@@ -34,11 +34,7 @@ from wikitop.services import Services, build_services
 from wikitop.settings import Settings
 from wikitop.state import TaskStatus, open_state_store
 
-pytestmark = [
-    pytest.mark.postgres,
-    # kombu's SQL transport uses an SQLAlchemy loader option that SQLAlchemy 2.1 deprecates.
-    pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning"),
-]
+pytestmark = pytest.mark.postgres
 HOUR = "2020010115"
 _databases = count()
 

@@ -21,10 +21,7 @@ from support.service import HOURS, SPEC, Service, expected_rows, free_port, wait
 from wikitop import supervisor
 from wikitop.hours import parse_hour
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning"),
-]
+pytestmark = pytest.mark.slow
 
 KILLS = 5
 STARTED = re.compile(r"started wikitop-worker \(pid (\d+)\)")
