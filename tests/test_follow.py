@@ -21,7 +21,7 @@ import pytest
 from support.dumpgen import write_hour
 from support.queues import RecordingQueue
 from support.server import FakeWikimedia
-from support.service import SPEC, Service, downloads, expected_rows, publish
+from support.service import SPEC, Service, downloads, expected_rows, publish, wait_until
 from wikitop.errors import ConfigError
 from wikitop.hours import FIRST_HOUR, current_hour, format_hour, parse_hour
 from wikitop.queue import Lane
@@ -352,7 +352,7 @@ def _provenance() -> Any:
 
 
 @pytest.mark.slow
-def test_a_following_worker_computes_published_hours_and_a_late_one(tmp_path: Path) -> None:
+def test_following_workers_compute_published_hours_once_and_a_late_one(tmp_path: Path) -> None:
     # Hours relative to the real current hour: the worker reads the real clock. With no delay the
     # window is the current hour and the 3 before; the oldest of them is published late.
     newest = current_hour()
@@ -367,10 +367,14 @@ def test_a_following_worker_computes_published_hours_and_a_late_one(tmp_path: Pa
         service.env |= {"WIKITOP_FOLLOW_SINCE": "4h", "WIKITOP_FOLLOW_DELAY_S": "0"}
         try:
             publish(mirror, dumps, published)
+            # Two workers follow at once, as two replicas do: each hour is still downloaded once.
+            service.start("worker", "--concurrency", "1", "--follow")
             service.start("worker", "--concurrency", "1", "--follow")
             # Nothing asked: the worker's reconciler created and published the due hours by itself.
             service.wait_for(published, timeout_s=20)
             service.wait_for([late], TaskStatus.UNAVAILABLE, timeout_s=10)
+            following = "following every hour since 4h"
+            wait_until(lambda: service.worker_log_count(following) == 2, "both reconcilers", service)
             for hour in published:
                 assert service.result_rows(hour) == expected_rows(dumps[hour])
                 assert downloads(mirror, hour) == 1
