@@ -11,17 +11,19 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from support.dumpgen import write_hour
 from support.queues import RecordingQueue
 from support.server import FakeWikimedia
-from support.service import SPEC, Service, downloads, expected_rows, publish, wait_until
+from support.service import SPEC, Service, downloads, expected_rows, free_port, publish, wait_until
 from wikitop.errors import ConfigError
 from wikitop.hours import FIRST_HOUR, current_hour, format_hour, parse_hour
 from wikitop.queue import Lane
@@ -383,5 +385,53 @@ def test_following_workers_compute_published_hours_once_and_a_late_one(tmp_path:
             service.wait_for([late], timeout_s=10)
             assert service.result_rows(late) == expected_rows(dumps[late])
             assert all(downloads(mirror, hour) == 1 for hour in published)
+        finally:
+            service.close()
+
+
+@pytest.mark.slow
+def test_serve_follow_computes_the_published_hours_and_shows_them_in_status(tmp_path: Path) -> None:
+    newest = current_hour()
+    hours = [format_hour(newest - timedelta(hours=n)) for n in range(2)]
+    dumps = {
+        hour: write_hour(tmp_path / "dumps", parse_hour(hour), replace(SPEC, lines=5_000, seed=n))
+        for n, hour in enumerate(hours)
+    }
+    with FakeWikimedia(tmp_path / "mirror") as mirror:
+        service = Service(tmp_path, mirror, "")
+        service.env |= {"WIKITOP_FOLLOW_SINCE": "2h", "WIKITOP_FOLLOW_DELAY_S": "0"}
+        try:
+            publish(mirror, dumps, hours)
+            port = free_port()
+            serve = service.start(
+                "serve", "--follow", "--port", str(port), "--workers", "1", "--api-workers", "1"
+            )
+
+            def status() -> dict[str, Any] | None:
+                assert serve.poll() is None, f"wikitop serve exited\n{service.logs()}"
+                with suppress(httpx.TransportError):
+                    response = httpx.get(f"http://127.0.0.1:{port}/api/v1/status", timeout=2)
+                    return response.json() if response.status_code == 200 else None
+                return None
+
+            def caught_up() -> bool:
+                body = status()
+                return body is not None and body["counts"]["success"] == 2
+
+            # Nothing is asked: serve's worker follows, and the status shows it caught up.
+            wait_until(caught_up, "both hours computed", service, timeout_s=25)
+            body = status()
+            assert body is not None
+            assert body["newest_result"] == hours[0]
+            assert body["follow"] == {
+                "enabled": True,
+                "since": "2h",
+                "first_hour": body["follow"]["first_hour"],
+            }
+            assert body["follow"]["first_hour"] in hours  # the hour may have turned since the test began
+            assert body["lag_s"] >= 0 and body["hours_behind"] in (0, 1)
+            for hour in hours:
+                assert service.result_rows(hour) == expected_rows(dumps[hour])
+                assert downloads(mirror, hour) == 1
         finally:
             service.close()
