@@ -423,6 +423,7 @@ def test_serve_follow_computes_the_published_hours_and_shows_them_in_status(tmp_
             body = status()
             assert body is not None
             assert body["newest_result"] == hours[0]
+            assert "following every hour since 2h" in service.logs()
             assert body["follow"] == {
                 "enabled": True,
                 "since": "2h",
