@@ -1,4 +1,5 @@
-# wikitop: `make run` starts the service on the embedded defaults, `make test` runs every check.
+# wikitop: `make run` starts the service on the embedded defaults, following every new hour
+# (`--follow`); `make test` runs every check.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -38,7 +39,7 @@ $(VENV)/.installed-bench: $(SOURCES) | $(BIN)/python
 install: $(VENV)/.installed-service
 
 run: $(VENV)/.installed-service
-	$(BIN)/wikitop serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	$(BIN)/wikitop serve --follow --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: lint typecheck pytest
 

@@ -468,6 +468,7 @@ def test_openapi_document_is_valid_and_lists_every_endpoint(client: FlaskClient)
         ("/api/v1/reports/{hour}", "get"),
         ("/api/v1/reports/{hour}/top", "get"),
         ("/api/v1/reports/{hour}.csv", "get"),
+        ("/api/v1/status", "get"),
         ("/healthz", "get"),
         ("/readyz", "get"),
         ("/metrics", "get"),

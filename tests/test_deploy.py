@@ -54,7 +54,7 @@ IMAGE_EXTRAS = ("postgres", "s3", "redis")
 # Distributions the image's processes import: api (apiflask, gunicorn, celery to publish), worker
 # (celery), the Redis broker, the PostgreSQL state store and S3 results.
 IMAGE_DISTRIBUTIONS = {"apiflask", "gunicorn", "celery", "redis", "psycopg", "s3fs"}
-WIKITOP_SERVICES = ("api", "worker", "scheduler")
+WIKITOP_SERVICES = ("api", "worker")
 
 
 # --- loading --------------------------------------------------------------------------------------
@@ -594,15 +594,22 @@ def test_compose_services_wait_for_what_they_need() -> None:
         assert f"data:{DATA_DIR}" in service["volumes"], "one shared data dir: one download cap"
     assert services["worker"]["deploy"]["replicas"] == 2
     assert services["worker"]["healthcheck"] == {"disable": True}
-    assert services["scheduler"]["healthcheck"] == {"disable": True}
     bucket = urlsplit(services["api"]["environment"]["WIKITOP_RESULTS_URL"]).hostname
     assert services["createbucket"]["entrypoint"][-1] == f"local/{bucket}"
 
 
-def test_compose_scheduler_runs_the_cronjobs_command() -> None:
-    loop = compose()["services"]["scheduler"]["command"][0].replace("$$", "$")
-    (line,) = [line.strip() for line in loop.splitlines() if "wikitop run" in line]
-    assert line.split(" || ")[0] == cronjob_shell_line().removeprefix("exec ")
+def test_compose_workers_follow_instead_of_a_scheduler(monkeypatch: pytest.MonkeyPatch) -> None:
+    services = compose()["services"]
+    # No shell loop running `wikitop run`: the workers' reconcilers enqueue every new hour.
+    assert all("wikitop run" not in json.dumps(service) for service in services.values())
+    assert "scheduler" not in services
+    for name, value in services["worker"]["environment"].items():
+        monkeypatch.setenv(name, str(value))
+    settings = load_settings()
+    assert settings.follow and settings.follow_since == "24h"
+    assert parse_command(services["worker"]["command"]).command.name == "worker"
+    # The CronJob stays, for deployments that run the CLI alone (no worker to follow).
+    assert cronjob_shell_line().startswith("exec wikitop run ")
 
 
 # --- Airflow DAG ----------------------------------------------------------------------------------

@@ -171,6 +171,14 @@ def test_make_run_installs_the_service_alone_with_the_stock_pip(tmp_path: Path) 
     assert test_install.split()[-2:] == ["-e", "'.[test]'"]
 
 
+def test_make_run_serves_following_every_new_hour(tmp_path: Path) -> None:
+    from wikitop.cli import main as cli
+
+    (serve,) = [command for command in _make(tmp_path / "venv", "-n", "run") if "wikitop serve" in command]
+    arguments = serve.split("wikitop serve", 1)[1].split()
+    assert cli.commands["serve"].make_context("wikitop serve", arguments).params["follow"] is True
+
+
 def test_make_installs_each_level_once(tmp_path: Path) -> None:
     """`make run` after `make test` installs nothing; `make test` after `make run`, only the test extras."""
     venv = tmp_path / "venv"

@@ -191,6 +191,42 @@ def test_count_matches_find_filters(store: StateStore) -> None:
 # --- enqueue ---------------------------------------------------------------------------------------
 
 
+def test_count_by_status_counts_every_status(store: StateStore) -> None:
+    assert store.count_by_status() == dict.fromkeys(TaskStatus, 0)
+    h1, h2, h3, h4 = _hours(4)
+    store.enqueue([h1, h2, h3, h4], 3)
+    store.claim(h2, "w1", 60, 3)
+    store.claim(h3, "w1", 60, 3)
+    store.finish_failure(h3, "w1", TaskStatus.UNAVAILABLE, "not published")
+    store.claim(h4, "w1", 60, 3)
+    store.finish_success(h4, "w1", "/r/4.csv", PROVENANCE)
+    counted = store.count_by_status()
+    assert counted == {status: store.count(status) for status in TaskStatus}
+    assert counted == {
+        TaskStatus.QUEUED: 1,
+        TaskStatus.RUNNING: 1,
+        TaskStatus.SUCCESS: 1,
+        TaskStatus.FAILED: 0,
+        TaskStatus.UNAVAILABLE: 1,
+    }
+
+
+def test_newest_result_is_the_newest_hour_with_a_result_file(store: StateStore) -> None:
+    assert store.newest_result() is None
+    h1, h2, h3 = _hours(3)
+    store.enqueue([h1, h2, h3], 3)
+    assert store.newest_result() is None  # queued hours have no result yet
+    for hour in (h1, h2):
+        store.claim(hour, "w1", 60, 3)
+        store.finish_success(hour, "w1", f"/r/{hour}.csv", PROVENANCE)
+    store.claim(h3, "w1", 60, 1)
+    store.finish_failure(h3, "w1", TaskStatus.FAILED, "corrupt")
+    assert store.newest_result() == h2
+    # A recompute on its way keeps the last good result: the hour still has one.
+    assert store.enqueue([h2], 3, force=True) == [h2]
+    assert store.newest_result() == h2
+
+
 def test_enqueue_creates_queued_hours(store: StateStore) -> None:
     assert store.enqueue([H1, H0, H1], max_tries=4) == [H1, H0]
     state = store.get(H0)

@@ -94,6 +94,7 @@ def test_api_answers_503_with_retry_after_and_metrics_keep_serving(
     for response in (
         client.get(f"/api/v1/reports/{HOUR}"),
         client.get("/api/v1/reports"),
+        client.get("/api/v1/status"),
         client.post("/api/v1/reports", json={"start": "2020010116"}),
         client.get("/get_task_state", json={"date": HOUR}),
         client.post("/ask_page_views", json={"start_date": HOUR}),
@@ -110,6 +111,7 @@ def test_api_answers_503_with_retry_after_and_metrics_keep_serving(
     lines = metrics.get_data(as_text=True).splitlines()
     assert "wikitop_state_up 0.0" in lines
     assert not [line for line in lines if line.startswith("wikitop_tasks{")]
+    assert not [line for line in lines if line.startswith("wikitop_newest_result_timestamp_seconds ")]
 
     postgres.start()
     assert client.get(f"/api/v1/reports/{HOUR}").get_json()["status"] == "queued"

@@ -149,6 +149,11 @@ def _settings() -> Settings:
     return settings
 
 
+def _with_follow(settings: Settings, follow: bool | None) -> Settings:
+    """The settings with WIKITOP_FOLLOW replaced by --follow/--no-follow, when given."""
+    return settings if follow is None else settings.model_copy(update={"follow": follow})
+
+
 def _hours(start: str | None, end: str | None, settings: Settings) -> list[datetime]:
     try:
         return hour_range(start, end, settings.max_range_hours)
@@ -244,14 +249,20 @@ def api(host: str, port: int, workers: int | None) -> None:
     default=None,
     help="Log level [default: WIKITOP_LOG_LEVEL].",
 )
-def worker(concurrency: int | None, loglevel: str | None) -> None:
+@click.option(
+    "--follow/--no-follow",
+    default=None,
+    help="Compute every new hour by itself, from WIKITOP_FOLLOW_SINCE on [default: WIKITOP_FOLLOW].",
+)
+def worker(concurrency: int | None, loglevel: str | None, follow: bool | None) -> None:
     """Compute the hours published to the queue (WIKITOP_BROKER_URL), until SIGTERM.
 
     Also re-publishes, every WIKITOP_RECONCILE_INTERVAL_S, the hours whose message was lost (a
-    killed worker, a restarted broker) and the hours whose dump is due for another check. Run one
-    per machine; every worker of a machine shares its download cap. On SIGTERM running hours finish.
+    killed worker, a restarted broker) and the hours whose dump is due for another check; with
+    --follow, every hour Wikimedia publishes too. Run one per machine; every worker of a machine
+    shares its download cap. On SIGTERM running hours finish.
     """
-    settings = _settings()
+    settings = _with_follow(_settings(), follow)
     configure_logging(loglevel or settings.log_level, settings.log_format)
     warm_up_waiting(settings)
     # Imported here so that the other commands do not load Celery.
@@ -276,13 +287,21 @@ def worker(concurrency: int | None, loglevel: str | None) -> None:
     show_default=True,
     help="Seconds running hours get to finish on SIGTERM/Ctrl-C before they are killed (and retried later).",
 )
-def serve(host: str, port: int, workers: int, api_workers: int, shutdown_timeout: float) -> None:
+@click.option(
+    "--follow/--no-follow",
+    default=None,
+    help="Compute every new hour by itself, from WIKITOP_FOLLOW_SINCE on [default: WIKITOP_FOLLOW].",
+)
+def serve(
+    host: str, port: int, workers: int, api_workers: int, shutdown_timeout: float, follow: bool | None
+) -> None:
     """Run the whole service on this machine: the API and the workers, until SIGTERM or Ctrl-C.
 
     Needs no other server: the queue and the task state are SQLite files in WIKITOP_DATA_DIR
-    unless WIKITOP_BROKER_URL / WIKITOP_STATE_URL name Redis / PostgreSQL.
+    unless WIKITOP_BROKER_URL / WIKITOP_STATE_URL name Redis / PostgreSQL. With --follow the
+    workers compute every hour Wikimedia publishes, from WIKITOP_FOLLOW_SINCE on.
     """
-    settings = _settings()
+    settings = _with_follow(_settings(), follow)
     # Imported here so that the other commands load neither Celery nor the web app.
     from wikitop.supervisor import serve as serve_all
 

@@ -77,6 +77,14 @@ class Settings(BaseSettings):
             raise ValueError("expected limits like '10/minute;100/hour' (empty = none)") from None
         return value.strip()
 
+    @field_validator("follow_since")
+    @classmethod
+    def _follow_since(cls, value: str) -> str:
+        from wikitop.queue.follow import parse_since
+
+        parse_since(value)  # raises ValueError naming the expected forms
+        return value.strip()
+
     @field_validator("dumps_url", "results_url", "state_url", "blacklist_url", "broker_url")
     @classmethod
     def _strip(cls, value: str) -> str:
@@ -161,6 +169,18 @@ class Settings(BaseSettings):
     )
     small_ask_hours: int = Field(
         24, ge=0, description="asks of at most this many hours go to the queue's interactive lane"
+    )
+    # Follow mode; see wikitop.queue.follow.
+    follow: bool = Field(
+        False, description="workers enqueue every new hour by themselves (`--follow`; `make run`: on)"
+    )
+    follow_since: str = Field(
+        "24h", description="first hour kept when following: an hour (2026110100, ISO) or a duration (24h, 7d)"
+    )
+    follow_delay_s: float = Field(
+        2700.0,
+        ge=0,
+        description="an hour is first checked this long after its label (Wikimedia publishes ~45-60 min later)",
     )
     # Observability; see wikitop.logs and wikitop.metrics.
     log_level: str = Field("INFO", pattern="(?i)^(debug|info|warning|error)$", description="log level")

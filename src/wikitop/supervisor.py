@@ -67,13 +67,15 @@ def serve(
     # Once, before the children race to upgrade the schema and create the queue.
     warm_up(settings, require_broker=True)
     log.info(
-        "API on http://%s:%d (docs at /docs); %d worker process(es); queue %s; state %s; results %s",
+        "API on http://%s:%d (docs at /docs); %d worker process(es); queue %s; state %s; results %s; %s",
         f"[{host}]" if ":" in host else host,
         port,
         workers,
         mask_url_password(describe_broker(settings.resolved_broker_url)),
         mask_url_password(describe_broker(settings.resolved_state_url)),
         mask_url_password(settings.resolved_results_url),
+        # The worker child gets these settings: --follow reaches its reconciler through them.
+        f"following every hour since {settings.follow_since}" if settings.follow else "not following",
     )
     specs = [
         # The worker runs beside the API: /readyz fails while it is down.

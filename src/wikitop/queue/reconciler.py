@@ -9,7 +9,12 @@ the two and publishes what the state says needs work:
   broker restarted without persistence, or a worker died holding messages that the embedded SQL
   transport never redelivers): it is published again;
 - an `unavailable` hour is re-armed and published when its next check is due, and marked `failed`
-  once its dump is still missing a day after the hour.
+  once its dump is still missing a day after the hour;
+- with WIKITOP_FOLLOW on, every due hour of the follow window that has no state yet is created and
+  published, newest first (wikitop.queue.follow): the newest in the interactive lane, the catch-up
+  in the backfill lane. Every pass looks at the whole window, so the hours missed while no worker
+  ran are found again; the store's idempotent enqueue lets only the reconciler that created an
+  hour publish it, however many follow at once.
 
 Publishing twice is harmless: `claim` is atomic and process_hour skips fresh results.
 """
@@ -23,7 +28,9 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+from wikitop.hours import format_hour
 from wikitop.queue import Lane
+from wikitop.queue.follow import follow_window, hours_without_state
 from wikitop.queue.followup import give_up, give_up_at, next_check_at
 from wikitop.queue.hour_queue import BrokerUnavailableError, CeleryHourQueue
 from wikitop.settings import Settings
@@ -85,6 +92,8 @@ class Reconciler:
                     self._publish(state.hour)
                     counts["lost messages published again"] += 1
             self._recheck_unavailable(now, counts)
+            if self._settings.follow:
+                self._follow(now, counts)
             self._queue.prune_delivered()
         except BrokerUnavailableError as exc:
             log.warning("reconciler: %s", exc)
@@ -121,6 +130,29 @@ class Reconciler:
             self._publish(hour)
             counts["missing dumps checked again"] += 1
 
+    def _follow(self, now: datetime, counts: Counter[str]) -> None:
+        settings = self._settings
+        window = follow_window(settings.follow_since, now, settings.follow_delay_s)
+        if window is None:
+            return
+        first, last = window
+        hours = hours_without_state(self._state, first, last)
+        if not hours:
+            return
+
+        def recheck_at(state: TaskState) -> datetime:
+            return next_check_at(state, settings.unavailable_recheck_s, settings.unavailable_recheck_max_s)
+
+        # Another reconciler may have created some of them since hours_without_state read the
+        # store: enqueue returns only those this call created, and only those are published here.
+        created = set(self._state.enqueue(hours, settings.max_tries, recheck_at=recheck_at))
+        newest = format_hour(last)
+        for hour in hours:  # newest first: people look at the latest hour first
+            if hour in created:
+                # The newest hour is what a person waits for; the catch-up must not hold it back.
+                self._publish(hour, Lane.INTERACTIVE if hour == newest else Lane.BACKFILL)
+                counts["new hours followed"] += 1
+
     def _unavailable_hours(self) -> list[TaskState]:
         states: list[TaskState] = []
         while page := self._state.find(TaskStatus.UNAVAILABLE, limit=_PAGE_ROWS, offset=len(states)):
@@ -135,10 +167,10 @@ class Reconciler:
         self._published = {h: at for h, at in self._published.items() if at > horizon}
         return hour not in self._published
 
-    def _publish(self, hour: str) -> None:
+    def _publish(self, hour: str, lane: Lane = Lane.BACKFILL) -> None:
         # Re-publications can come by the hundred (a day of re-armed hours): they wait in the
         # backfill lane so that they never hold a small ask behind them.
-        self._queue.submit(hour, lane=Lane.BACKFILL)
+        self._queue.submit(hour, lane=lane)
         self._published[hour] = time.monotonic()
 
 

@@ -108,9 +108,10 @@ def _run_reconciler_with_worker(settings: Settings, queue: CeleryHourQueue, name
         running.append(reconciler)
         reconciler.start()
         log.info(
-            "reconciler started: a pass every %g s; queue %s",
+            "reconciler started: a pass every %g s; queue %s; %s",
             settings.reconcile_interval_s,
             describe_broker(settings.resolved_broker_url),
+            f"following every hour since {settings.follow_since}" if settings.follow else "not following",
         )
 
     def stop(**_: Any) -> None:

@@ -87,6 +87,14 @@ class StateStore(Protocol):
         """Return how many states match the same filters as `find`."""
         ...
 
+    def count_by_status(self) -> dict[TaskStatus, int]:
+        """Return how many hours have each status, every status included (0 for none)."""
+        ...
+
+    def newest_result(self) -> str | None:
+        """Return the newest hour that has a result (`data_path` set, whatever its status), or None."""
+        ...
+
     def enqueue(
         self,
         hours: list[str],

@@ -249,6 +249,27 @@ class SqlStateStore:
         with self._reader.connect() as connection:
             return int(connection.execute(query).scalar_one())
 
+    def count_by_status(self) -> dict[TaskStatus, int]:
+        """Return how many hours have each status, every status included (0 for none)."""
+        query = sa.select(TASKS.c.status, sa.func.count()).group_by(TASKS.c.status)
+        with self._reader.connect() as connection:
+            counted = {status: int(n) for status, n in connection.execute(query)}
+        return {status: counted.get(status.value, 0) for status in TaskStatus}
+
+    def newest_result(self) -> str | None:
+        """Return the newest hour that has a result (`data_path` set, whatever its status), or None."""
+        # A recompute in progress (queued, running) keeps its last good result, which still counts;
+        # both databases walk the primary key backwards and stop at the first row with a result.
+        query = (
+            sa.select(TASKS.c.hour)
+            .where(TASKS.c.data_path.is_not(None))
+            .order_by(TASKS.c.hour.desc())
+            .limit(1)
+        )
+        with self._reader.connect() as connection:
+            hour = connection.execute(query).scalar_one_or_none()
+        return None if hour is None else str(hour)
+
     def enqueue(
         self,
         hours: list[str],

@@ -15,12 +15,14 @@ from wikitop.web.inputs import current_hour_requests
 from wikitop.web.schemas import (
     AskedOut,
     AskHours,
+    StatusOut,
     TaskListOut,
     TaskListQuery,
     TaskOut,
     TopOut,
     TopQuery,
     asked_out,
+    status_out,
     task_out,
     top_out,
 )
@@ -87,3 +89,16 @@ def get_result_csv(hour: str) -> Response:
     state, data = current_hour_requests().read_csv(hour)
     disposition = f'inline; filename="top-{state.hour}.csv"'
     return Response(data, mimetype="text/csv", headers={"Content-Disposition": disposition})
+
+
+@bp.get("/status")
+@bp.output(
+    StatusOut, description="The newest hour with a result, its lag, the tasks by status, the follow mode"
+)
+def get_status() -> StatusOut:
+    """How fresh the results are: the newest computed hour and how far it lags behind now.
+
+    `lag_s` counts from the newest result's hour label (the end of the hour it covers): a service
+    keeping up stays between WIKITOP_FOLLOW_DELAY_S and about an hour more.
+    """
+    return status_out(current_hour_requests().freshness())

@@ -7,12 +7,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from wikitop.blacklist_cache import BlacklistCache
 from wikitop.errors import UsageError, WikitopError
 from wikitop.heartbeats import STALE_AFTER_S, freshest_age_s
 from wikitop.hours import EXPECTED_FORM, format_hour, hour_range, parse_hour
 from wikitop.queue import HourQueue, lane_for
+from wikitop.queue.follow import follow_window, newest_due_hour
 from wikitop.ranking import RankedPage
 from wikitop.results import ResultStore, read_csv
 from wikitop.services import ask_hours
@@ -54,6 +56,34 @@ class Asked:
         if self.queue_error:
             text += f"; the queue could not be reached ({self.queue_error}), the hours stay queued"
         return text
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How fresh the results are: the newest hour with one, how far it lags, the counts, the follow mode."""
+
+    now: datetime
+    newest_result: str | None
+    expected_hour: str
+    counts: dict[TaskStatus, int]
+    follow: bool
+    follow_since: str
+    follow_first_hour: str | None
+
+    @property
+    def lag_s(self) -> float | None:
+        """Seconds from the newest result's hour label to now; None without any result."""
+        if self.newest_result is None:
+            return None
+        return (self.now - parse_hour(self.newest_result)).total_seconds()
+
+    @property
+    def hours_behind(self) -> int | None:
+        """Due hours newer than the newest result (0 when up to date); None without any result."""
+        if self.newest_result is None:
+            return None
+        behind = (parse_hour(self.expected_hour) - parse_hour(self.newest_result)).total_seconds()
+        return max(int(behind // 3600), 0)
 
 
 @dataclass(frozen=True)
@@ -147,6 +177,21 @@ class HourRequests:
         pages = ranked.pages if domain is None else ranked.by_domain.get(domain, [])
         # Ranks run 1..N within each domain code, so a rank bound is a per-domain limit.
         return state, [page for page in pages if limit is None or page.rank <= limit]
+
+    def freshness(self, now: datetime | None = None) -> Freshness:
+        """Read the newest result, the counts by status and the follow window at `now` (default: the clock)."""
+        now = now or datetime.now(UTC)
+        settings = self.settings
+        window = follow_window(settings.follow_since, now, settings.follow_delay_s)
+        return Freshness(
+            now=now,
+            newest_result=self.state.newest_result(),
+            expected_hour=format_hour(newest_due_hour(now, settings.follow_delay_s)),
+            counts=self.state.count_by_status(),
+            follow=settings.follow,
+            follow_since=settings.follow_since,
+            follow_first_hour=format_hour(window[0]) if window and settings.follow else None,
+        )
 
     def readiness(self) -> dict[str, str]:
         """Check the dependencies; map each to "ok" (maybe with a note) or which one failed and why."""

@@ -8,8 +8,8 @@ from typing import Any
 from apiflask import APIBlueprint, APIFlask
 from flask import Response, g, request
 
+from wikitop.hours import parse_hour
 from wikitop.metrics import GaugeCollector, api_metrics, render
-from wikitop.state import TaskStatus
 from wikitop.state.outage import STATE_OUTAGES
 from wikitop.web.inputs import current_hour_requests
 
@@ -53,16 +53,21 @@ def prometheus_metrics() -> Response:
     # wikitop_state_up 0 says why; the scrape itself still succeeds.
     try:
         counted: dict[str, float] | None = {
-            status.value: float(service.state.count(status=status)) for status in TaskStatus
+            status.value: float(n) for status, n in service.state.count_by_status().items()
         }
+        newest = service.state.newest_result()
     except STATE_OUTAGES:
-        counted = None
+        counted, newest = None, None
 
     def tasks_by_state() -> dict[str, float]:
         return counted or {}
 
     def state_up() -> dict[str, float]:
         return {"": 0.0 if counted is None else 1.0}
+
+    def newest_result() -> dict[str, float]:
+        # Absent without a result or without the database, like wikitop_tasks: never a made-up 0.
+        return {} if newest is None else {"": parse_hour(newest).timestamp()}
 
     def queue_depth() -> dict[str, float]:
         try:
@@ -85,6 +90,13 @@ def prometheus_metrics() -> Response:
                 "(then wikitop_tasks is absent)",
                 None,
                 state_up,
+            ),
+            GaugeCollector(
+                "wikitop_newest_result_timestamp_seconds",
+                "The newest hour with a result, as the Unix time of its label (the end of the hour it "
+                "counts); alert when time() minus it grows (absent without a result or a database)",
+                None,
+                newest_result,
             ),
             GaugeCollector(
                 "wikitop_queue_depth",

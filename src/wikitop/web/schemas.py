@@ -15,7 +15,7 @@ from pydantic.config import JsonDict
 from wikitop.hours import EXPECTED_FORM, parse_hour, result_path
 from wikitop.ranking import RankedPage
 from wikitop.state import Provenance, TaskState, TaskStatus
-from wikitop.web.hour_requests import Asked
+from wikitop.web.hour_requests import Asked, Freshness
 
 HOUR_HELP = f"an hour, UTC: {EXPECTED_FORM}"
 # The forms hours.parse_hour reads, for the OpenAPI document (ECMA-262 syntax); the calendar
@@ -189,6 +189,31 @@ class PrototypeAskedOut(BaseModel):
     tasks: list[PrototypeTaskOut]
 
 
+class FollowOut(BaseModel):
+    """The follow mode: whether workers compute every new hour by themselves, and from when."""
+
+    enabled: bool = Field(description="WIKITOP_FOLLOW (`--follow`)")
+    since: str = Field(
+        description="WIKITOP_FOLLOW_SINCE: an hour, or a duration back from the newest due hour"
+    )
+    first_hour: str | None = Field(description="the first hour followed now (YYYYMMDDHH); null when off")
+
+
+class StatusOut(BaseModel):
+    """How fresh the results are: the newest hour with a result, its lag, the tasks by status."""
+
+    newest_result: str | None = Field(description="the newest hour with a result (YYYYMMDDHH); null if none")
+    expected_hour: str = Field(
+        description="the newest hour Wikimedia should have published by now (WIKITOP_FOLLOW_DELAY_S)"
+    )
+    lag_s: float | None = Field(description="seconds from the newest result's hour to now; null if none")
+    hours_behind: int | None = Field(
+        description="hours from the newest result to `expected_hour` (0: up to date); null if none"
+    )
+    counts: dict[TaskStatus, int] = Field(description="hours in the state store by status")
+    follow: FollowOut
+
+
 class HealthOut(BaseModel):
     """Liveness or readiness, with each dependency's check."""
 
@@ -223,3 +248,17 @@ def top_out(hour: str, domain: str | None, limit: int | None, rows: list[RankedP
 def prototype_task_out(state: TaskState) -> PrototypeTaskOut:
     """Turn a task state into the prototype's representation."""
     return PrototypeTaskOut.model_validate(state)
+
+
+def status_out(freshness: Freshness) -> StatusOut:
+    """Turn the freshness read from the store into the /api/v1 representation."""
+    return StatusOut(
+        newest_result=freshness.newest_result,
+        expected_hour=freshness.expected_hour,
+        lag_s=freshness.lag_s,
+        hours_behind=freshness.hours_behind,
+        counts=freshness.counts,
+        follow=FollowOut(
+            enabled=freshness.follow, since=freshness.follow_since, first_hour=freshness.follow_first_hour
+        ),
+    )
