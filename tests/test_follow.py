@@ -41,8 +41,6 @@ from wikitop.settings import Settings, load_settings
 from wikitop.state import StateStore, TaskStatus, open_state_store
 from wikitop.web.app import create_app
 
-# kombu's SQL transport uses an SQLAlchemy loader option that SQLAlchemy 2.1 deprecates.
-pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning")
 # A fixed "now": 12:30 UTC, so with the default 45-minute delay the newest due hour is 11 (the
 # file labelled 12 is due at 12:45).
 NOW = datetime(2026, 11, 29, 12, 30, tzinfo=UTC)
