@@ -1,54 +1,102 @@
-"""Airflow DAG: `wikitop run HOUR` for every hour, as a Kubernetes pod (or a shell command).
+"""Airflow DAGs: wikitop's top pages for every hour, in the prototype's two forms.
 
-Copy this file into your DAGs folder. One DAG run per hour; the run for the interval 14:00-15:00
-UTC computes hour `...15`, since Wikimedia labels each file with the end of the hour it counts
-(README, "Hours"). The file appears 50 minutes to a few hours later, and `wikitop run` exits 1
-until it does: the task's retries, with backoff, are the wait. A backfill is
-`airflow dags backfill -s 2020-01-01 -e 2020-01-02 wikitop_hourly`; hours already done are skipped.
+- `wikitop_hourly_api` asks a running wikitop service (`wikitop api` + `wikitop worker`, or
+  `wikitop serve`) for the run's hour, then a sensor waits until the hour's state is `success`.
+  Airflow Variables: `wikitop_api_url` (e.g. http://wikitop-api.wikitop.svc) and, when the API
+  requires WIKITOP_API_TOKEN, `wikitop_api_token`. Needs nothing beyond Airflow itself.
+- `wikitop_hourly_pod` runs `wikitop run HOUR` in a Kubernetes pod of the wikitop image, with the
+  ConfigMap and Secret of deploy/k8s/base. Needs apache-airflow-providers-cncf-kubernetes.
 
-Use this DAG instead of the CronJob in deploy/k8s, not beside it: both would download from
-Wikimedia, which answers 503 beyond 3 connections per client.
+Copy this file into your DAGs folder and pause the DAG you do not use: both download from
+Wikimedia, which answers 503 beyond 3 connections per client. Use either instead of the CronJob in
+deploy/k8s, and instead of `--follow` in the workers, not beside them.
 
-Needs Airflow 2.7+ or 3.x; RUN_IN = "kubernetes" needs apache-airflow-providers-cncf-kubernetes,
-RUN_IN = "bash" needs wikitop installed where the Airflow workers run (`pip install "wikitop[postgres,s3]"`)
-and the WIKITOP_* settings in their environment.
+One DAG run per hour; the run for the interval 14:00-15:00 UTC computes hour `...15`, since
+Wikimedia labels each file with the end of the hour it counts (README, "Hours"). The file appears
+50 minutes to a few hours later: form (a)'s sensor waits while the service re-checks it, form (b)'s
+`wikitop run` exits 1 until it is there and the task's retries, with backoff, are the wait.
+`catchup` is on: unpaused, a DAG runs every hour since START_DATE, oldest first, at most
+MAX_ACTIVE_RUNS at once; an hour already computed costs one request (the service and the CLI skip it).
+
+Tested with Airflow 3 (tests/test_airflow.py).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import urllib.error
+import urllib.request
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
-try:  # Airflow 3
-    from airflow.sdk import DAG
-except ImportError:  # Airflow 2
-    from airflow import DAG
+from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import DAG, Variable, task
+from airflow.timetables.interval import CronDataIntervalTimetable
 
-# "kubernetes": a pod of the wikitop image with the ConfigMap and Secret of deploy/k8s/base.
-# "bash": the `wikitop` command on the Airflow worker itself.
-RUN_IN = "kubernetes"
 IMAGE = "registry.example.com/wikitop:0.1.0"
 NAMESPACE = "wikitop"
 # The hour label of a DAG run: the end of its data interval (see the docstring).
 HOUR = "{{ data_interval_end.strftime('%Y%m%d%H') }}"
-# One task downloading at a time: Wikimedia serves at most 3 connections per client, and the k8s
-# workers use the other 2 (deploy/k8s/base/config.yaml). Runs waiting for a retry hold no slot.
-MAX_ACTIVE_TASKS = 1
-# Runs waiting to retry an unpublished hour must not hold back the next hours' runs.
-MAX_ACTIVE_RUNS = 24
+HOUR_FORMAT = "%Y%m%d%H"
+# Runs cover whole hours, labelled by their interval (not a bare trigger time): HOUR is their end.
+SCHEDULE = CronDataIntervalTimetable("0 * * * *", timezone="UTC")
+# The first hour computed once the DAG is unpaused (catchup): set it to the first hour you need.
+START_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)  # noqa: UP017 (Airflow may run Python < 3.11)
+# Form (a): the service downloads within its own cap (WIKITOP_DOWNLOAD_CONCURRENCY), so these only
+# bound how many hours wait at once. Form (b): each pod downloads once; the k8s workers use the
+# other 2 of Wikimedia's 3 connections (deploy/k8s/base/config.yaml), so one pod at a time.
+MAX_ACTIVE_RUNS = {"api": 3, "pod": 1}
+MAX_ACTIVE_TASKS = {"api": 3, "pod": 1}
+# How often the sensor asks for the hour's state; a short interval is for tests.
+POKE_INTERVAL_S = float(os.environ.get("WIKITOP_DAG_POKE_INTERVAL_S", "300"))
+# Wikimedia publishes an hour within a few hours; a day without it is worth a failed run.
+WAIT_FOR_HOUR = timedelta(hours=24)
+REQUEST_TIMEOUT_S = 30
 
-default_args = {
-    "owner": "wikitop",
-    # Wait for Wikimedia to publish: 10, 20, 40, 80 min, then every 2 h, about 14 h in all.
-    "retries": 10,
-    "retry_delay": timedelta(minutes=10),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(hours=2),
-    "execution_timeout": timedelta(hours=1),
-}
+
+def _api(method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Call the wikitop API and return its JSON answer; an HTTP error fails with the API's message."""
+    url = Variable.get("wikitop_api_url").rstrip("/") + path
+    headers = {"Accept": "application/json", "Content-Type": "application/json"}
+    token = Variable.get("wikitop_api_token", default=None)
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as response:
+            return dict(json.load(response))
+    except urllib.error.HTTPError as error:
+        raise RuntimeError(f"{method} {url}: HTTP {error.code}: {error.read()[:500]!r}") from None
 
 
-def _kubernetes_task() -> object:
-    """The task as a pod: same image, settings and security as the CronJob in deploy/k8s."""
+def _run_hour(data_interval_end: datetime) -> str:
+    """The hour a run computes: Wikimedia's label of the file counting its interval."""
+    return data_interval_end.astimezone(timezone.utc).strftime(HOUR_FORMAT)  # noqa: UP017
+
+
+@task(retries=3, retry_delay=timedelta(minutes=1))
+def ask_for_hour(data_interval_end: datetime | None = None) -> str:
+    """Ask the service for the run's hour (queued unless it is queued, running or done already)."""
+    assert data_interval_end is not None  # filled in by Airflow from the run's context
+    hour = _run_hour(data_interval_end)
+    _api("POST", "/api/v1/reports", {"start": hour})
+    return hour
+
+
+@task.sensor(poke_interval=POKE_INTERVAL_S, timeout=WAIT_FOR_HOUR.total_seconds(), mode="reschedule")
+def wait_for_hour(hour: str) -> bool:
+    """Done when the hour's state is `success`; `failed` fails the run; anything else waits."""
+    state = _api("GET", f"/api/v1/reports/{hour}")
+    if state["status"] == "failed":
+        raise AirflowFailException(f"wikitop failed hour {hour}: {state.get('error')}")
+    # queued, running, or unavailable (not published yet: the service re-checks it on its own).
+    return bool(state["status"] == "success")
+
+
+def _pod_task() -> Any:
+    """`wikitop run HOUR` as a pod: same image, settings and security as the CronJob in deploy/k8s."""
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
     from kubernetes.client import models as k8s
 
@@ -85,29 +133,32 @@ def _kubernetes_task() -> object:
         volume_mounts=[k8s.V1VolumeMount(name=name, mount_path=path) for name, path, _ in scratch],
         get_logs=True,
         on_finish_action="delete_pod",
+        # Wait for Wikimedia to publish: 10, 20, 40, 80 min, then every 2 h, about 14 h in all.
+        retries=10,
+        retry_delay=timedelta(minutes=10),
+        retry_exponential_backoff=True,
+        max_retry_delay=timedelta(hours=2),
+        execution_timeout=timedelta(hours=1),
     )
 
 
-def _bash_task() -> object:
-    """The task as a shell command on the Airflow worker."""
-    try:  # Airflow 3 (the standard provider)
-        from airflow.providers.standard.operators.bash import BashOperator
-    except ImportError:  # Airflow 2
-        from airflow.operators.bash import BashOperator
+def _hourly_dag(form: str, description: str) -> DAG:
+    """An hourly DAG of one form, with catchup on."""
+    return DAG(
+        dag_id=f"wikitop_hourly_{form}",
+        description=description,
+        schedule=SCHEDULE,
+        start_date=START_DATE,
+        catchup=True,
+        max_active_runs=MAX_ACTIVE_RUNS[form],
+        max_active_tasks=MAX_ACTIVE_TASKS[form],
+        default_args={"owner": "wikitop"},
+        tags=["wikitop"],
+    )
 
-    return BashOperator(task_id="wikitop_run", bash_command=f"wikitop run --jobs 1 {HOUR}")
 
+with _hourly_dag("api", "Top 25 pages per domain code of the run's hour, computed by the wikitop service"):
+    wait_for_hour(ask_for_hour())
 
-with DAG(
-    dag_id="wikitop_hourly",
-    description="Top 25 pages of every Wikipedia domain code, one hour per run",
-    schedule="@hourly",
-    start_date=datetime(2024, 1, 1, tzinfo=timezone.utc),  # noqa: UP017 (Airflow may run Python < 3.11)
-    # Runs start from the present; older hours are a backfill away (see the docstring).
-    catchup=False,
-    max_active_runs=MAX_ACTIVE_RUNS,
-    max_active_tasks=MAX_ACTIVE_TASKS,
-    default_args=default_args,
-    tags=["wikitop"],
-):
-    _kubernetes_task() if RUN_IN == "kubernetes" else _bash_task()
+with _hourly_dag("pod", "Top 25 pages per domain code of the run's hour, computed in a Kubernetes pod"):
+    _pod_task()
