@@ -14,6 +14,7 @@ import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -25,7 +26,7 @@ from support.dumpgen import write_hour
 from support.requirements import missing
 from support.server import FakeWikimedia, Fault
 from support.service import REDIS_URL, SPEC, Service, expected_rows, redis_client, relpath
-from wikitop.hours import format_hour, parse_hour
+from wikitop.hours import current_hour, format_hour, parse_hour
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
@@ -34,9 +35,10 @@ DAGS = ROOT / "deploy" / "airflow"
 DOCKERFILE = ROOT / "Dockerfile"
 K8S_BASE = ROOT / "deploy" / "k8s" / "base"
 TOKEN = "airflow-test-token"
-# The run for the interval 14:00-15:00 UTC: Airflow's logical date of a manual run is its end.
-RUN_AFTER = "2020-01-01T15:00:00+00:00"
-HOUR = "2020010115"
+# The run for the interval 14:00-15:00 UTC computes hour ...15; the logical date of a manual run
+# is that end (Airflow runs no task of a run before the DAG's start, 2026-01-01).
+RUN_AFTER = "2026-01-01T15:00:00+00:00"
+POD_HOUR = "2026010115"
 AIRFLOW_TIMEOUT_S = 240
 # A cluster nobody listens for: building a pod needs a kubeconfig, not a cluster.
 KUBECONFIG = {
@@ -199,8 +201,7 @@ def test_pod_form_renders_wikitop_run_of_the_runs_hour_in_the_image_with_config_
     # The image's entry point is `wikitop` (an empty command keeps it): the arguments are the CLI's.
     assert not container.get("command")
     assert re.search(r'^ENTRYPOINT \[[^]]*"wikitop"\]', DOCKERFILE.read_text(), re.MULTILINE)
-    assert container["args"] == ["run", "--jobs", "1", HOUR]
-    assert format_hour(parse_hour(HOUR)) == HOUR
+    assert container["args"] == ["run", "--jobs", "1", POD_HOUR]
     assert ("ConfigMap", "wikitop-config") in objects and ("Secret", "wikitop-secrets") in objects
     assert container["envFrom"] == [
         {"configMapRef": {"name": "wikitop-config"}},
@@ -241,20 +242,27 @@ def service(tmp_path: Path, mirror: FakeWikimedia) -> Iterator[tuple[str, Servic
             running.close()
 
 
-def dags_test(airflow_env: dict[str, str], api_url: str) -> subprocess.CompletedProcess[str]:
-    """`airflow dags test wikitop_hourly_api` for RUN_AFTER against the API, poking every 0.2 s."""
+def hours_ago(count: int) -> str:
+    """The hour `count` hours before the current one (wikitop refuses future hours; a hour older
+    than a day that is not published fails at once, a newer one is `unavailable` and re-checked)."""
+    return format_hour(current_hour() - timedelta(hours=count))
+
+
+def dags_test(airflow_env: dict[str, str], api_url: str, hour: str) -> subprocess.CompletedProcess[str]:
+    """`airflow dags test wikitop_hourly_api` for the run computing `hour`, poking every 0.2 s."""
     env = airflow_env | {
         "AIRFLOW_VAR_WIKITOP_API_URL": api_url,
         "AIRFLOW_VAR_WIKITOP_API_TOKEN": TOKEN,
         "WIKITOP_DAG_POKE_INTERVAL_S": "0.2",
     }
-    argv = [str(Path(env["PYTHON"]).parent / "airflow"), "dags", "test", "wikitop_hourly_api", RUN_AFTER]
+    run_after = parse_hour(hour).isoformat()
+    argv = [str(Path(env["PYTHON"]).parent / "airflow"), "dags", "test", "wikitop_hourly_api", run_after]
     return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=AIRFLOW_TIMEOUT_S)
 
 
-def hour_state(api_url: str) -> dict[str, object]:
+def hour_state(api_url: str, hour: str) -> dict[str, object]:
     """The hour's state as the API answers it."""
-    response = httpx.get(f"{api_url}/api/v1/reports/{HOUR}", headers={"Authorization": f"Bearer {TOKEN}"})
+    response = httpx.get(f"{api_url}/api/v1/reports/{hour}", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -263,14 +271,15 @@ def test_api_form_asks_for_the_hour_waits_for_it_and_the_csv_is_exact(
     airflow_env: dict[str, str], mirror: FakeWikimedia, service: tuple[str, Service]
 ) -> None:
     api_url, running = service
+    hour = hours_ago(2)
     # Not published when the run starts: the sensor keeps waiting while the hour is unavailable.
-    mirror.set_fault(relpath(HOUR), Fault.not_found(times=1))
-    dump = write_hour(mirror.root_dir, parse_hour(HOUR), replace(SPEC, lines=5_000))
-    done = dags_test(airflow_env, api_url)
+    mirror.set_fault(relpath(hour), Fault.not_found(times=1))
+    dump = write_hour(mirror.root_dir, parse_hour(hour), replace(SPEC, lines=5_000))
+    done = dags_test(airflow_env, api_url, hour)
     output = done.stdout + done.stderr
     assert done.returncode == 0, f"{output[-6000:]}\n{running.logs()}"
-    assert hour_state(api_url)["status"] == "success"
-    assert running.result_rows(HOUR) == expected_rows(dump)
+    assert hour_state(api_url, hour)["status"] == "success"
+    assert running.result_rows(hour) == expected_rows(dump)
     assert "wait_for_hour" in output and "ask_for_hour" in output
 
 
@@ -278,9 +287,9 @@ def test_api_form_fails_the_run_when_the_hour_fails(
     airflow_env: dict[str, str], mirror: FakeWikimedia, service: tuple[str, Service]
 ) -> None:
     api_url, _ = service
-    # A dump that is never whole: the service gives up after its tries and marks the hour failed.
-    mirror.set_fault(relpath(HOUR), Fault.corrupt())
-    write_hour(mirror.root_dir, parse_hour(HOUR), replace(SPEC, lines=5_000))
-    done = dags_test(airflow_env, api_url)
+    # Two days old and not published: the service gives up on it and marks it failed.
+    hour = hours_ago(48)
+    done = dags_test(airflow_env, api_url, hour)
     assert done.returncode != 0, done.stdout[-4000:]
-    assert hour_state(api_url)["status"] == "failed"
+    assert hour_state(api_url, hour)["status"] == "failed"
+    assert f"wikitop failed hour {hour}" in done.stdout + done.stderr
