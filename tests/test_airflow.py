@@ -12,6 +12,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -248,8 +249,10 @@ def hours_ago(count: int) -> str:
     return format_hour(current_hour() - timedelta(hours=count))
 
 
-def dags_test(airflow_env: dict[str, str], api_url: str, hour: str) -> subprocess.CompletedProcess[str]:
-    """`airflow dags test wikitop_hourly_api` for the run computing `hour`, poking every 0.2 s."""
+def start_dags_test(
+    airflow_env: dict[str, str], api_url: str, hour: str, log: Path
+) -> subprocess.Popen[bytes]:
+    """Start `airflow dags test wikitop_hourly_api` for the run computing `hour`, poking every 0.2 s."""
     env = airflow_env | {
         "AIRFLOW_VAR_WIKITOP_API_URL": api_url,
         "AIRFLOW_VAR_WIKITOP_API_TOKEN": TOKEN,
@@ -257,7 +260,17 @@ def dags_test(airflow_env: dict[str, str], api_url: str, hour: str) -> subproces
     }
     run_after = parse_hour(hour).isoformat()
     argv = [str(Path(env["PYTHON"]).parent / "airflow"), "dags", "test", "wikitop_hourly_api", run_after]
-    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=AIRFLOW_TIMEOUT_S)
+    with log.open("wb") as out:
+        return subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_for_output(process: subprocess.Popen[bytes], log: Path, text: str) -> None:
+    """Wait until the process has written `text` to its log, or has ended without it."""
+    deadline = time.monotonic() + AIRFLOW_TIMEOUT_S
+    while text not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"no {text!r} in the output of airflow dags test\n{log.read_text()[-6000:]}")
+        time.sleep(0.1)
 
 
 def hour_state(api_url: str, hour: str) -> dict[str, object]:
@@ -268,28 +281,38 @@ def hour_state(api_url: str, hour: str) -> dict[str, object]:
 
 
 def test_api_form_asks_for_the_hour_waits_for_it_and_the_csv_is_exact(
-    airflow_env: dict[str, str], mirror: FakeWikimedia, service: tuple[str, Service]
+    airflow_env: dict[str, str], mirror: FakeWikimedia, service: tuple[str, Service], tmp_path: Path
 ) -> None:
     api_url, running = service
     hour = hours_ago(2)
-    # Not published when the run starts: the sensor keeps waiting while the hour is unavailable.
-    mirror.set_fault(relpath(hour), Fault.not_found(times=1))
+    log = tmp_path / "dags-test.log"
+    # Not published when the run starts: the sensor reschedules itself while the hour is unavailable.
+    mirror.set_fault(relpath(hour), Fault.not_found())
     dump = write_hour(mirror.root_dir, parse_hour(hour), replace(SPEC, lines=5_000))
-    done = dags_test(airflow_env, api_url, hour)
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, f"{output[-6000:]}\n{running.logs()}"
+    airflow_run = start_dags_test(airflow_env, api_url, hour, log)
+    try:
+        wait_for_output(airflow_run, log, f"wikitop hour {hour} is unavailable")
+        mirror.clear_faults()  # published: the service's next re-check computes it
+        assert airflow_run.wait(AIRFLOW_TIMEOUT_S) == 0, f"{log.read_text()[-6000:]}\n{running.logs()}"
+    finally:
+        if airflow_run.poll() is None:
+            airflow_run.kill()
+            airflow_run.wait()
+    output = log.read_text()
+    assert "UP_FOR_RESCHEDULE" in output and f"wikitop hour {hour} is success" in output
     assert hour_state(api_url, hour)["status"] == "success"
     assert running.result_rows(hour) == expected_rows(dump)
-    assert "wait_for_hour" in output and "ask_for_hour" in output
 
 
 def test_api_form_fails_the_run_when_the_hour_fails(
-    airflow_env: dict[str, str], mirror: FakeWikimedia, service: tuple[str, Service]
+    airflow_env: dict[str, str], service: tuple[str, Service], tmp_path: Path
 ) -> None:
     api_url, _ = service
+    log = tmp_path / "dags-test.log"
     # Two days old and not published: the service gives up on it and marks it failed.
     hour = hours_ago(48)
-    done = dags_test(airflow_env, api_url, hour)
-    assert done.returncode != 0, done.stdout[-4000:]
+    assert start_dags_test(airflow_env, api_url, hour, log).wait(AIRFLOW_TIMEOUT_S) != 0, log.read_text()[
+        -4000:
+    ]
     assert hour_state(api_url, hour)["status"] == "failed"
-    assert f"wikitop failed hour {hour}" in done.stdout + done.stderr
+    assert f"wikitop failed hour {hour}" in log.read_text()

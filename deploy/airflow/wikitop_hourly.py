@@ -24,6 +24,7 @@ Tested with Airflow 3 (tests/test_airflow.py).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import urllib.error
 import urllib.request
@@ -53,6 +54,8 @@ POKE_INTERVAL_S = float(os.environ.get("WIKITOP_DAG_POKE_INTERVAL_S", "300"))
 # Wikimedia publishes an hour within a few hours; a day without it is worth a failed run.
 WAIT_FOR_HOUR = timedelta(hours=24)
 REQUEST_TIMEOUT_S = 30
+
+log = logging.getLogger(__name__)
 
 
 def _api(method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -89,6 +92,7 @@ def ask_for_hour(data_interval_end: datetime | None = None) -> str:
 def wait_for_hour(hour: str) -> bool:
     """Done when the hour's state is `success`; `failed` fails the run; anything else waits."""
     state = _api("GET", f"/api/v1/reports/{hour}")
+    log.info("wikitop hour %s is %s", hour, state["status"])
     if state["status"] == "failed":
         raise AirflowFailException(f"wikitop failed hour {hour}: {state.get('error')}")
     # queued, running, or unavailable (not published yet: the service re-checks it on its own).
