@@ -31,8 +31,8 @@ import urllib.request
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk import DAG, Variable, task
+from airflow.sdk.exceptions import AirflowFailException
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 IMAGE = "registry.example.com/wikitop:0.1.0"
