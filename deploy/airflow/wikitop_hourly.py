@@ -88,7 +88,14 @@ def ask_for_hour(data_interval_end: datetime | None = None) -> str:
     return hour
 
 
-@task.sensor(poke_interval=POKE_INTERVAL_S, timeout=WAIT_FOR_HOUR.total_seconds(), mode="reschedule")
+# Retries cover an API that does not answer for a while (a deploy, a restart); `failed` skips them.
+@task.sensor(
+    poke_interval=POKE_INTERVAL_S,
+    timeout=WAIT_FOR_HOUR.total_seconds(),
+    mode="reschedule",
+    retries=3,
+    retry_delay=timedelta(minutes=5),
+)
 def wait_for_hour(hour: str) -> bool:
     """Done when the hour's state is `success`; `failed` fails the run; anything else waits."""
     state = _api("GET", f"/api/v1/reports/{hour}")
