@@ -1,0 +1,556 @@
+"""Namespace names and main pages of the largest Wikipedias, for the "Articles only" view.
+
+Each block lists, per canonical (English) namespace, the local names and aliases a wiki accepts,
+underscored as in titles. Sources, transcribed as data: MediaWiki's languages/messages/MessagesXx.php
+($namespaceNames, $namespaceAliases, $namespaceGenderAliases; the project talk pattern filled with the
+wiki's name) and Wikimedia's operations/mediawiki-config (wgMetaNamespace, wgExtraNamespaces,
+wgNamespaceAliases of each Wikipedia: Portal, Draft, WikiProject... and extension namespaces such as
+Scribunto's Module); main pages: the MediaWiki:Mainpage message of each Wikipedia.
+
+A language's block applies to every wiki of that language (de, de.m, de.b...): the names come from the
+language file, shared by its projects; the Wikipedia-only names (project namespace, portals) cannot
+name an article on a sister project, where such a prefix is an interwiki link, not an article.
+"""
+
+from __future__ import annotations
+
+# Every wiki accepts the canonical English names; Module, TimedText and the Gadget namespaces exist
+# on every Wikimedia wiki. The projects' names catch `Wikipedia:`/`Wikibooks:` (project namespace on
+# their own wiki, an interwiki link elsewhere: never an article).
+CANONICAL = """
+Media: Media
+Special: Special
+Talk: Talk
+User: User
+User talk: User_talk
+Project: Project Wikipedia Wikibooks Wiktionary Wikinews Wikiquote Wikisource Wikiversity Wikivoyage
+Project: Wikidata Commons Meta Wikispecies Incubator
+Project talk: Project_talk Wikipedia_talk Wikibooks_talk Wiktionary_talk Wikinews_talk Wikiquote_talk
+Project talk: Wikisource_talk Wikiversity_talk Wikivoyage_talk Wikidata_talk Commons_talk Meta_talk
+File: File Image
+File talk: File_talk Image_talk
+MediaWiki: MediaWiki
+MediaWiki talk: MediaWiki_talk
+Template: Template
+Template talk: Template_talk
+Help: Help
+Help talk: Help_talk
+Category: Category
+Category talk: Category_talk
+Module: Module
+Module talk: Module_talk
+TimedText: TimedText
+TimedText talk: TimedText_talk
+Gadget: Gadget
+Gadget talk: Gadget_talk
+Gadget definition: Gadget_definition
+Gadget definition talk: Gadget_definition_talk
+"""
+
+LANGUAGES: dict[str, str] = {
+    "en": """
+Project: WP
+Project talk: WT
+Portal: Portal
+Portal talk: Portal_talk
+Draft: Draft
+Draft talk: Draft_talk
+Book: Book
+Book talk: Book_talk
+""",
+    "de": """
+Media: Medium
+Special: Spezial
+Talk: Diskussion
+User: Benutzer Benutzerin
+User talk: Benutzer_Diskussion Benutzerin_Diskussion
+Project: WP
+Project talk: Wikipedia_Diskussion WD
+File: Datei Bild
+File talk: Datei_Diskussion Bild_Diskussion
+MediaWiki talk: MediaWiki_Diskussion
+Template: Vorlage
+Template talk: Vorlage_Diskussion
+Help: Hilfe
+Help talk: Hilfe_Diskussion
+Category: Kategorie
+Category talk: Kategorie_Diskussion
+Portal: Portal
+Portal talk: Portal_Diskussion
+Module: Modul
+Module talk: Modul_Diskussion
+""",
+    "fr": """
+Media: Média
+Special: Spécial
+Talk: Discussion Discuter
+User: Utilisateur Utilisatrice
+User talk: Discussion_utilisateur Discussion_utilisatrice Discussion_Utilisateur
+Project: Wikipédia WP
+Project talk: Discussion_Wikipédia Discussion_Wikipedia
+File: Fichier
+File talk: Discussion_fichier Discussion_Fichier Discussion_Image
+MediaWiki talk: Discussion_MediaWiki
+Template: Modèle
+Template talk: Discussion_modèle Discussion_Modèle
+Help: Aide
+Help talk: Discussion_aide Discussion_Aide
+Category: Catégorie
+Category talk: Discussion_catégorie Discussion_Catégorie
+Portal: Portail
+Portal talk: Discussion_Portail
+WikiProject: Projet
+WikiProject talk: Discussion_Projet
+Reference: Référence
+Reference talk: Discussion_Référence
+Module talk: Discussion_module
+""",
+    "es": """
+Media: Medio
+Special: Especial
+Talk: Discusión
+User: Usuario Usuaria
+User talk: Usuario_discusión Usuaria_discusión Usuario_Discusión
+Project: WP
+Project talk: Wikipedia_discusión Wikipedia_Discusión
+File: Archivo Imagen
+File talk: Archivo_discusión Imagen_discusión Imagen_Discusión
+MediaWiki talk: MediaWiki_discusión
+Template: Plantilla
+Template talk: Plantilla_discusión
+Help: Ayuda
+Help talk: Ayuda_discusión
+Category: Categoría
+Category talk: Categoría_discusión
+Portal: Portal
+Portal talk: Portal_discusión
+WikiProject: Wikiproyecto
+WikiProject talk: Wikiproyecto_discusión
+Module: Módulo
+Module talk: Módulo_discusión
+""",
+    "ja": """
+Media: メディア
+Special: 特別
+Talk: ノート トーク
+User: 利用者
+User talk: 利用者‐会話 利用者・トーク
+Project talk: Wikipedia‐ノート Wikipedia・トーク
+File: ファイル 画像
+File talk: ファイル‐ノート ファイル・トーク 画像‐ノート
+MediaWiki talk: MediaWiki‐ノート MediaWiki・トーク
+Template: テンプレート
+Template talk: Template‐ノート テンプレート・トーク
+Help: ヘルプ
+Help talk: Help‐ノート ヘルプ・トーク
+Category: カテゴリ
+Category talk: Category‐ノート カテゴリ・トーク
+Portal: Portal ポータル
+Portal talk: Portal‐ノート ポータル‐ノート Portal・トーク
+WikiProject: プロジェクト
+WikiProject talk: プロジェクト‐ノート
+Module: モジュール
+Module talk: モジュール‐ノート
+""",
+    "ru": """
+Media: Медиа
+Special: Служебная
+Talk: Обсуждение
+User: Участник Участница
+User talk: Обсуждение_участника Обсуждение_участницы
+Project: Википедия ВП
+Project talk: Обсуждение_Википедии
+File: Файл Изображение
+File talk: Обсуждение_файла Обсуждение_изображения
+MediaWiki talk: Обсуждение_MediaWiki
+Template: Шаблон
+Template talk: Обсуждение_шаблона
+Help: Справка
+Help talk: Обсуждение_справки
+Category: Категория
+Category talk: Обсуждение_категории
+Portal: Портал
+Portal talk: Обсуждение_портала
+Incubator: Инкубатор
+Incubator talk: Обсуждение_Инкубатора
+WikiProject: Проект
+WikiProject talk: Обсуждение_проекта
+Arbitration: Арбитраж
+Arbitration talk: Обсуждение_арбитража
+Module: Модуль
+Module talk: Обсуждение_модуля
+""",
+    "it": """
+Special: Speciale
+Talk: Discussione
+User: Utente
+User talk: Discussioni_utente
+Project: WP
+Project talk: Discussioni_Wikipedia
+File: Immagine
+File talk: Discussioni_file Discussioni_immagine
+MediaWiki talk: Discussioni_MediaWiki
+Template talk: Discussioni_template
+Help: Aiuto
+Help talk: Discussioni_aiuto
+Category: Categoria
+Category talk: Discussioni_categoria
+Portal: Portale
+Portal talk: Discussioni_portale
+WikiProject: Progetto
+WikiProject talk: Discussioni_progetto
+Module: Modulo
+Module talk: Discussioni_modulo
+""",
+    "zh": """
+Media: 媒体 媒體
+Special: 特殊
+Talk: 讨论 討論 对话 對話
+User: 用户 用戶 使用者
+User talk: 用户讨论 用戶討論 用户对话 用戶對話 使用者討論
+Project: 维基百科 維基百科 WP
+Project talk: 维基百科讨论 維基百科討論 WT
+File: 文件 檔案 图像 圖像
+File talk: 文件讨论 檔案討論 图像讨论 圖像討論
+MediaWiki talk: MediaWiki讨论 MediaWiki討論
+Template: 模板 样板 樣板
+Template talk: 模板讨论 模板討論 样板讨论 樣板討論
+Help: 帮助 幫助
+Help talk: 帮助讨论 幫助討論
+Category: 分类 分類
+Category talk: 分类讨论 分類討論
+Portal: Portal 主题 主題
+Portal talk: Portal_talk 主题讨论 主題討論
+Draft: Draft 草稿
+Draft talk: Draft_talk 草稿讨论 草稿討論
+Module: 模块 模組
+Module talk: 模块讨论 模組討論
+""",
+    "pt": """
+Media: Multimédia Mídia
+Special: Especial
+Talk: Discussão
+User: Usuário Usuária Usuário(a) Utilizador Utilizadora
+User talk: Usuário_Discussão Usuário(a)_Discussão Utilizador_Discussão Utilizadora_Discussão
+Project: Wikipédia WP
+Project talk: Wikipédia_Discussão Wikipedia_Discussão
+File: Ficheiro Arquivo Imagem
+File talk: Ficheiro_Discussão Arquivo_Discussão Imagem_Discussão
+MediaWiki talk: MediaWiki_Discussão
+Template: Predefinição
+Template talk: Predefinição_Discussão
+Help: Ajuda
+Help talk: Ajuda_Discussão
+Category: Categoria
+Category talk: Categoria_Discussão
+Portal: Portal
+Portal talk: Portal_Discussão Discussão_Portal
+Module: Módulo
+Module talk: Módulo_Discussão
+""",
+    "pl": """
+Special: Specjalna
+Talk: Dyskusja
+User: Użytkownik Użytkowniczka Wikipedysta Wikipedystka
+User talk: Dyskusja_użytkownika Dyskusja_użytkowniczki Dyskusja_wikipedysty Dyskusja_wikipedystki
+Project: WP
+Project talk: Dyskusja_Wikipedii
+File: Plik Grafika
+File talk: Dyskusja_pliku Dyskusja_grafiki
+MediaWiki talk: Dyskusja_MediaWiki
+Template: Szablon
+Template talk: Dyskusja_szablonu
+Help: Pomoc
+Help talk: Dyskusja_pomocy
+Category: Kategoria
+Category talk: Dyskusja_kategorii
+Portal: Portal
+Portal talk: Dyskusja_portalu
+WikiProject: Wikiprojekt
+WikiProject talk: Dyskusja_wikiprojektu
+Module: Moduł
+Module talk: Dyskusja_modułu
+""",
+    "nl": """
+Special: Speciaal
+Talk: Overleg
+User: Gebruiker Gebruikster
+User talk: Overleg_gebruiker Overleg_gebruikster
+Project: WP
+Project talk: Overleg_Wikipedia
+File: Bestand Afbeelding
+File talk: Overleg_bestand Overleg_afbeelding
+MediaWiki talk: Overleg_MediaWiki
+Template: Sjabloon
+Template talk: Overleg_sjabloon
+Help talk: Overleg_help
+Category: Categorie
+Category talk: Overleg_categorie
+Portal: Portaal
+Portal talk: Overleg_portaal
+Module talk: Overleg_module
+""",
+    "ar": """
+Media: ميديا
+Special: خاص
+Talk: نقاش
+User: مستخدم مستخدمة
+User talk: نقاش_المستخدم نقاش_المستخدمة
+Project: ويكيبيديا وب
+Project talk: نقاش_ويكيبيديا
+File: ملف صورة
+File talk: نقاش_الملف نقاش_الصورة
+MediaWiki: ميدياويكي
+MediaWiki talk: نقاش_ميدياويكي
+Template: قالب
+Template talk: نقاش_القالب
+Help: مساعدة
+Help talk: نقاش_المساعدة
+Category: تصنيف
+Category talk: نقاش_التصنيف
+Portal: بوابة
+Portal talk: نقاش_البوابة
+Appendix: ملحق
+Appendix talk: نقاش_الملحق
+Module: وحدة
+Module talk: نقاش_الوحدة
+""",
+    "fa": """
+Media: مدیا رسانه
+Special: ویژه
+Talk: بحث
+User: کاربر
+User talk: بحث_کاربر
+Project: ویکی‌پدیا وپ
+Project talk: بحث_ویکی‌پدیا
+File: پرونده تصویر
+File talk: بحث_پرونده بحث_تصویر
+MediaWiki: مدیاویکی
+MediaWiki talk: بحث_مدیاویکی
+Template: الگو
+Template talk: بحث_الگو
+Help: راهنما
+Help talk: بحث_راهنما
+Category: رده
+Category talk: بحث_رده
+Portal: درگاه
+Portal talk: بحث_درگاه
+WikiProject: ویکی‌پروژه
+WikiProject talk: بحث_ویکی‌پروژه
+Draft: پیش‌نویس
+Draft talk: بحث_پیش‌نویس
+Module: پودمان
+Module talk: بحث_پودمان
+""",
+    "uk": """
+Media: Медіа
+Special: Спеціальна
+Talk: Обговорення
+User: Користувач Користувачка
+User talk: Обговорення_користувача Обговорення_користувачки
+Project: Вікіпедія ВП
+Project talk: Обговорення_Вікіпедії
+File: Файл Зображення
+File talk: Обговорення_файлу Обговорення_зображення
+MediaWiki talk: Обговорення_MediaWiki
+Template: Шаблон
+Template talk: Обговорення_шаблону
+Help: Довідка
+Help talk: Обговорення_довідки
+Category: Категорія
+Category talk: Обговорення_категорії
+Portal: Портал
+Portal talk: Обговорення_порталу
+Module: Модуль
+Module talk: Обговорення_модуля
+""",
+    "sv": """
+Talk: Diskussion
+User: Användare
+User talk: Användardiskussion
+Project: WP
+Project talk: Wikipediadiskussion
+File: Fil Bild
+File talk: Fildiskussion Bilddiskussion
+MediaWiki talk: MediaWiki-diskussion
+Template: Mall
+Template talk: Malldiskussion
+Help: Hjälp
+Help talk: Hjälpdiskussion
+Category: Kategori
+Category talk: Kategoridiskussion
+Portal: Portal
+Portal talk: Portaldiskussion
+Module: Modul
+Module talk: Moduldiskussion
+""",
+    "id": """
+Special: Istimewa Khusus
+Talk: Pembicaraan Bicara
+User: Pengguna
+User talk: Pembicaraan_Pengguna Bicara_Pengguna
+Project: WP
+Project talk: Pembicaraan_Wikipedia
+File: Berkas Gambar
+File talk: Pembicaraan_Berkas Pembicaraan_Gambar
+MediaWiki talk: Pembicaraan_MediaWiki
+Template: Templat
+Template talk: Pembicaraan_Templat
+Help: Bantuan
+Help talk: Pembicaraan_Bantuan
+Category: Kategori
+Category talk: Pembicaraan_Kategori
+Portal: Portal
+Portal talk: Pembicaraan_Portal
+Module: Modul
+Module talk: Pembicaraan_Modul
+""",
+    "vi": """
+Media: Phương_tiện
+Special: Đặc_biệt
+Talk: Thảo_luận
+User: Thành_viên
+User talk: Thảo_luận_Thành_viên
+Project talk: Thảo_luận_Wikipedia
+File: Tập_tin Hình
+File talk: Thảo_luận_Tập_tin Thảo_luận_Hình
+MediaWiki talk: Thảo_luận_MediaWiki
+Template: Bản_mẫu Tiêu_bản
+Template talk: Thảo_luận_Bản_mẫu Thảo_luận_Tiêu_bản
+Help: Trợ_giúp
+Help talk: Thảo_luận_Trợ_giúp
+Category: Thể_loại
+Category talk: Thảo_luận_Thể_loại
+Portal: Chủ_đề Cổng_thông_tin
+Portal talk: Thảo_luận_Chủ_đề Thảo_luận_Cổng_thông_tin
+Module: Mô_đun
+Module talk: Thảo_luận_Mô_đun
+""",
+    "ko": """
+Media: 미디어
+Special: 특수
+Talk: 토론
+User: 사용자
+User talk: 사용자토론
+Project: 위키백과 백
+Project talk: 위키백과토론
+File: 파일 그림
+File talk: 파일토론 그림토론
+MediaWiki: 미디어위키
+MediaWiki talk: 미디어위키토론
+Template: 틀
+Template talk: 틀토론
+Help: 도움말
+Help talk: 도움말토론
+Category: 분류
+Category talk: 분류토론
+Portal: 포털
+Portal talk: 포털토론
+WikiProject: 위키프로젝트
+WikiProject talk: 위키프로젝트토론
+Draft: 초안
+Draft talk: 초안토론
+Module: 모듈
+Module talk: 모듈토론
+""",
+    "he": """
+Media: מדיה
+Special: מיוחד
+Talk: שיחה
+User: משתמש משתמשת
+User talk: שיחת_משתמש שיחת_משתמשת
+Project: ויקיפדיה ויקי
+Project talk: שיחת_ויקיפדיה
+File: קובץ תמונה
+File talk: שיחת_קובץ שיחת_תמונה
+MediaWiki: מדיה_ויקי
+MediaWiki talk: שיחת_מדיה_ויקי
+Template: תבנית
+Template talk: שיחת_תבנית
+Help: עזרה
+Help talk: שיחת_עזרה
+Category: קטגוריה
+Category talk: שיחת_קטגוריה
+Portal: פורטל
+Portal talk: שיחת_פורטל
+Draft: טיוטה
+Draft talk: שיחת_טיוטה
+Module: יחידה
+Module talk: שיחת_יחידה
+""",
+    "tr": """
+Media: Ortam Medya
+Special: Özel
+Talk: Tartışma
+User: Kullanıcı
+User talk: Kullanıcı_mesaj Kullanıcı_tartışma
+Project: Vikipedi VP
+Project talk: Vikipedi_tartışma
+File: Dosya Resim
+File talk: Dosya_tartışma Resim_tartışma
+MediaWiki: MedyaViki
+MediaWiki talk: MediaWiki_tartışma MedyaViki_tartışma
+Template: Şablon
+Template talk: Şablon_tartışma
+Help: Yardım
+Help talk: Yardım_tartışma
+Category: Kategori
+Category talk: Kategori_tartışma
+Portal: Portal
+Portal talk: Portal_tartışma
+Draft: Taslak
+Draft talk: Taslak_tartışma
+Module: Modül
+Module talk: Modül_tartışma
+""",
+    "cs": """
+Media: Média
+Special: Speciální
+Talk: Diskuse
+User: Uživatel Uživatelka Wikipedista Wikipedistka
+User talk: Diskuse_s_uživatelem Diskuse_s_uživatelkou Uživatel_diskuse Uživatelka_diskuse
+User talk: Diskuse_s_wikipedistou Diskuse_s_wikipedistkou Wikipedista_diskuse Wikipedistka_diskuse
+Project: Wikipedie WP
+Project talk: Diskuse_k_Wikipedii Wikipedie_diskuse
+File: Soubor Obrázek
+File talk: Diskuse_k_souboru Soubor_diskuse Obrázek_diskuse
+MediaWiki talk: Diskuse_k_MediaWiki MediaWiki_diskuse
+Template: Šablona
+Template talk: Diskuse_k_šabloně Šablona_diskuse
+Help: Nápověda
+Help talk: Diskuse_k_nápovědě Nápověda_diskuse
+Category: Kategorie
+Category talk: Diskuse_ke_kategorii Kategorie_diskuse
+Portal: Portál
+Portal talk: Diskuse_k_portálu Portál_diskuse
+Index: Rejstřík
+Index talk: Diskuse_k_rejstříku Rejstřík_diskuse
+Module: Modul
+Module talk: Diskuse_k_modulu
+""",
+}
+
+# The main page of each Wikipedia (MediaWiki:Mainpage), underscored as in the dumps' titles.
+MAIN_PAGES: dict[str, str] = {
+    "en": "Main_Page",
+    "de": "Wikipedia:Hauptseite",
+    "fr": "Wikipédia:Accueil_principal",
+    "es": "Wikipedia:Portada",
+    "ja": "メインページ",
+    "ru": "Заглавная_страница",
+    "it": "Pagina_principale",
+    "zh": "Wikipedia:首页",
+    "pt": "Wikipédia:Página_principal",
+    "pl": "Wikipedia:Strona_główna",
+    "nl": "Hoofdpagina",
+    "ar": "الصفحة_الرئيسية",
+    "fa": "صفحهٔ_اصلی",
+    "uk": "Головна_сторінка",
+    "sv": "Portal:Huvudsida",
+    "id": "Halaman_Utama",
+    "vi": "Trang_Chính",
+    "ko": "위키백과:대문",
+    "he": "עמוד_ראשי",
+    "tr": "Anasayfa",
+    "cs": "Hlavní_strana",
+}
