@@ -51,19 +51,18 @@ LANGUAGES: dict[str, str] = {
     "en": """
 Project: WP
 Project talk: WT
+Template: TM
 Portal: Portal
 Portal talk: Portal_talk
 Draft: Draft
 Draft talk: Draft_talk
-Book: Book
-Book talk: Book_talk
 """,
     "de": """
 Media: Medium
 Special: Spezial
 Talk: Diskussion
 User: Benutzer Benutzerin
-User talk: Benutzer_Diskussion Benutzerin_Diskussion
+User talk: Benutzer_Diskussion Benutzerin_Diskussion BD
 Project: WP
 Project talk: Wikipedia_Diskussion WD
 File: Datei Bild
@@ -71,12 +70,12 @@ File talk: Datei_Diskussion Bild_Diskussion
 MediaWiki talk: MediaWiki_Diskussion
 Template: Vorlage
 Template talk: Vorlage_Diskussion
-Help: Hilfe
-Help talk: Hilfe_Diskussion
+Help: Hilfe H
+Help talk: Hilfe_Diskussion HD
 Category: Kategorie
 Category talk: Kategorie_Diskussion
-Portal: Portal
-Portal talk: Portal_Diskussion
+Portal: Portal P
+Portal talk: Portal_Diskussion PD
 Module: Modul
 Module talk: Modul_Diskussion
 """,
@@ -87,7 +86,7 @@ Talk: Discussion Discuter
 User: Utilisateur Utilisatrice
 User talk: Discussion_utilisateur Discussion_utilisatrice Discussion_Utilisateur
 Project: Wikipédia WP
-Project talk: Discussion_Wikipédia Discussion_Wikipedia
+Project talk: Discussion_Wikipédia Discussion_Wikipedia DW
 File: Fichier
 File talk: Discussion_fichier Discussion_Fichier Discussion_Image
 MediaWiki talk: Discussion_MediaWiki
@@ -120,11 +119,11 @@ Template: Plantilla
 Template talk: Plantilla_discusión
 Help: Ayuda
 Help talk: Ayuda_discusión
-Category: Categoría
+Category: Categoría CAT
 Category talk: Categoría_discusión
 Portal: Portal
 Portal talk: Portal_discusión
-WikiProject: Wikiproyecto
+WikiProject: Wikiproyecto PR
 WikiProject talk: Wikiproyecto_discusión
 Module: Módulo
 Module talk: Módulo_discusión
@@ -156,26 +155,26 @@ Module talk: モジュール‐ノート
 Media: Медиа
 Special: Служебная
 Talk: Обсуждение
-User: Участник Участница
-User talk: Обсуждение_участника Обсуждение_участницы
+User: Участник Участница У U
+User talk: Обсуждение_участника Обсуждение_участницы ОУ UT
 Project: Википедия ВП
 Project talk: Обсуждение_Википедии
 File: Файл Изображение
 File talk: Обсуждение_файла Обсуждение_изображения
 MediaWiki talk: Обсуждение_MediaWiki
-Template: Шаблон
+Template: Шаблон Ш T
 Template talk: Обсуждение_шаблона
 Help: Справка
 Help talk: Обсуждение_справки
-Category: Категория
+Category: Категория К
 Category talk: Обсуждение_категории
 Portal: Портал
 Portal talk: Обсуждение_портала
-Incubator: Инкубатор
+Incubator: Инкубатор И
 Incubator talk: Обсуждение_Инкубатора
-WikiProject: Проект
-WikiProject talk: Обсуждение_проекта
-Arbitration: Арбитраж
+WikiProject: Проект ПРО
+WikiProject talk: Обсуждение_проекта ОПРО
+Arbitration: Арбитраж АК Arbcom
 Arbitration talk: Обсуждение_арбитража
 Module: Модуль
 Module talk: Обсуждение_модуля
@@ -186,19 +185,22 @@ Talk: Discussione
 User: Utente
 User talk: Discussioni_utente
 Project: WP
-Project talk: Discussioni_Wikipedia
+Project talk: Discussioni_Wikipedia DW
 File: Immagine
 File talk: Discussioni_file Discussioni_immagine
 MediaWiki talk: Discussioni_MediaWiki
+Template: T
 Template talk: Discussioni_template
 Help: Aiuto
 Help talk: Discussioni_aiuto
-Category: Categoria
+Category: Categoria CAT
 Category talk: Discussioni_categoria
 Portal: Portale
 Portal talk: Discussioni_portale
 WikiProject: Progetto
-WikiProject talk: Discussioni_progetto
+WikiProject talk: Discussioni_progetto DP
+Draft: Bozza
+Draft talk: Discussioni_bozza
 Module: Modulo
 Module talk: Discussioni_modulo
 """,
@@ -206,21 +208,23 @@ Module talk: Discussioni_modulo
 Media: 媒体 媒體
 Special: 特殊
 Talk: 讨论 討論 对话 對話
-User: 用户 用戶 使用者
-User talk: 用户讨论 用戶討論 用户对话 用戶對話 使用者討論
+User: 用户 用戶 使用者 U
+User talk: 用户讨论 用戶討論 用户对话 用戶對話 使用者討論 UT
 Project: 维基百科 維基百科 WP
-Project talk: 维基百科讨论 維基百科討論 WT
+Project talk: 维基百科讨论 維基百科討論 维基百科对话 維基百科對話 WT
 File: 文件 檔案 图像 圖像
 File talk: 文件讨论 檔案討論 图像讨论 圖像討論
 MediaWiki talk: MediaWiki讨论 MediaWiki討論
-Template: 模板 样板 樣板
+Template: 模板 样板 樣板 T
 Template talk: 模板讨论 模板討論 样板讨论 樣板討論
-Help: 帮助 幫助
+Help: 帮助 幫助 H
 Help talk: 帮助讨论 幫助討論
-Category: 分类 分類
+Category: 分类 分類 CAT
 Category talk: 分类讨论 分類討論
-Portal: Portal 主题 主題
-Portal talk: Portal_talk 主题讨论 主題討論
+Portal: Portal 主题 主題 P
+Portal talk: Portal_talk 主题讨论 主題討論 主题对话 主題對話
+WikiProject: WikiProject PJ WPJ 专题 專題 维基专题 維基專題
+WikiProject talk: WikiProject_talk PJT WPJT 专题讨论 专题对话 專題討論 專題對話 维基专题讨论 维基专题对话 維基專題討論 維基專題對話
 Draft: Draft 草稿
 Draft talk: Draft_talk 草稿讨论 草稿討論
 Module: 模块 模組
@@ -245,6 +249,8 @@ Category: Categoria
 Category talk: Categoria_Discussão
 Portal: Portal
 Portal talk: Portal_Discussão Discussão_Portal
+Book: Livro
+Book talk: Livro_Discussão
 Module: Módulo
 Module talk: Módulo_Discussão
 """,
@@ -283,10 +289,11 @@ File talk: Overleg_bestand Overleg_afbeelding
 MediaWiki talk: Overleg_MediaWiki
 Template: Sjabloon
 Template talk: Overleg_sjabloon
+Help: H
 Help talk: Overleg_help
 Category: Categorie
 Category talk: Overleg_categorie
-Portal: Portaal
+Portal: Portaal P
 Portal talk: Overleg_portaal
 Module talk: Overleg_module
 """,
@@ -297,7 +304,7 @@ Talk: نقاش
 User: مستخدم مستخدمة
 User talk: نقاش_المستخدم نقاش_المستخدمة
 Project: ويكيبيديا وب
-Project talk: نقاش_ويكيبيديا
+Project talk: نقاش_ويكيبيديا نو
 File: ملف صورة
 File talk: نقاش_الملف نقاش_الصورة
 MediaWiki: ميدياويكي
@@ -310,8 +317,6 @@ Category: تصنيف
 Category talk: نقاش_التصنيف
 Portal: بوابة
 Portal talk: نقاش_البوابة
-Appendix: ملحق
-Appendix talk: نقاش_الملحق
 Module: وحدة
 Module talk: نقاش_الوحدة
 """,
@@ -319,27 +324,25 @@ Module talk: نقاش_الوحدة
 Media: مدیا رسانه
 Special: ویژه
 Talk: بحث
-User: کاربر
-User talk: بحث_کاربر
-Project: ویکی‌پدیا وپ
-Project talk: بحث_ویکی‌پدیا
+User: کاربر كاربر
+User talk: بحث_کاربر بحث_كاربر بک
+Project: ویکی‌پدیا وپ ویکی_پدیا ويكي_پديا ويکيپديا
+Project talk: بحث_ویکی‌پدیا بوپ بحث_ویکی_پدیا بحث_ويکي_پديا بحث_ويکيپديا
 File: پرونده تصویر
 File talk: بحث_پرونده بحث_تصویر
 MediaWiki: مدیاویکی
 MediaWiki talk: بحث_مدیاویکی
 Template: الگو
 Template talk: بحث_الگو
-Help: راهنما
+Help: راهنما ره
 Help talk: بحث_راهنما
 Category: رده
 Category talk: بحث_رده
 Portal: درگاه
 Portal talk: بحث_درگاه
-WikiProject: ویکی‌پروژه
-WikiProject talk: بحث_ویکی‌پروژه
-Draft: پیش‌نویس
-Draft talk: بحث_پیش‌نویس
-Module: پودمان
+Draft: پیشنویس پیش‌نویس پيشنويس پیش_نویس پيش_نويس Draft
+Draft talk: بحث_پیشنویس بحث_پیش‌نویس بحث_پيشنويس بحث_پیش_نویس بحث_پيش_نويس Draft_talk
+Module: پودمان پود
 Module talk: بحث_پودمان
 """,
     "uk": """
@@ -421,8 +424,8 @@ Help: Trợ_giúp
 Help talk: Thảo_luận_Trợ_giúp
 Category: Thể_loại
 Category talk: Thảo_luận_Thể_loại
-Portal: Chủ_đề Cổng_thông_tin
-Portal talk: Thảo_luận_Chủ_đề Thảo_luận_Cổng_thông_tin
+Portal: Cổng_thông_tin Chủ_đề
+Portal talk: Thảo_luận_Cổng_thông_tin Thảo_luận_Chủ_đề
 Module: Mô_đun
 Module talk: Thảo_luận_Mô_đun
 """,
@@ -430,10 +433,10 @@ Module talk: Thảo_luận_Mô_đun
 Media: 미디어
 Special: 특수
 Talk: 토론
-User: 사용자
-User talk: 사용자토론
+User: 사용자 사
+User talk: 사용자토론 사토
 Project: 위키백과 백
-Project talk: 위키백과토론
+Project talk: 위키백과토론 백토
 File: 파일 그림
 File talk: 파일토론 그림토론
 MediaWiki: 미디어위키
@@ -444,45 +447,48 @@ Help: 도움말
 Help talk: 도움말토론
 Category: 분류
 Category talk: 분류토론
-Portal: 포털
-Portal talk: 포털토론
-WikiProject: 위키프로젝트
-WikiProject talk: 위키프로젝트토론
-Draft: 초안
-Draft talk: 초안토론
+Portal: 포털 들머리 들
+Portal talk: 포털토론 들머리토론 들토
+WikiProject: 위키프로젝트 프
+WikiProject talk: 위키프로젝트토론 프토
+Draft: 초안 Draft
+Draft talk: 초안토론 Draft_talk
 Module: 모듈
 Module talk: 모듈토론
 """,
     "he": """
 Media: מדיה
-Special: מיוחד
-Talk: שיחה
-User: משתמש משתמשת
-User talk: שיחת_משתמש שיחת_משתמשת
-Project: ויקיפדיה ויקי
-Project talk: שיחת_ויקיפדיה
-File: קובץ תמונה
-File talk: שיחת_קובץ שיחת_תמונה
-MediaWiki: מדיה_ויקי
-MediaWiki talk: שיחת_מדיה_ויקי
-Template: תבנית
-Template talk: שיחת_תבנית
-Help: עזרה
-Help talk: שיחת_עזרה
-Category: קטגוריה
-Category talk: שיחת_קטגוריה
-Portal: פורטל
-Portal talk: שיחת_פורטל
-Draft: טיוטה
-Draft talk: שיחת_טיוטה
-Module: יחידה
-Module talk: שיחת_יחידה
+Special: מיוחד מי
+Talk: שיחה ש
+User: משתמש משתמשת מש U
+User talk: שיחת_משתמש שיחת_משתמשת שמש
+Project: ויקיפדיה וק
+Project talk: שיחת_ויקיפדיה שוק
+File: קובץ תמונה קו
+File talk: שיחת_קובץ שיחת_תמונה שקו
+MediaWiki: מדיה_ויקי מו
+MediaWiki talk: שיחת_מדיה_ויקי שמו
+Template: תבנית תב
+Template talk: שיחת_תבנית שתב
+Help: עזרה עז
+Help talk: שיחת_עזרה שעז
+Category: קטגוריה קט
+Category talk: שיחת_קטגוריה שקט
+Portal: פורטל פ
+Portal talk: שיחת_פורטל שפ
+Book: ספר
+Book talk: שיחת_ספר
+Draft: טיוטה טי Draft
+Draft talk: שיחת_טיוטה שטי Draft_talk
+Module: יחידה י
+Module talk: שיחת_יחידה שי
+Topic: נ
 """,
     "tr": """
 Media: Ortam Medya
 Special: Özel
-Talk: Tartışma
-User: Kullanıcı
+Talk: Tartışma T
+User: Kullanıcı K
 User talk: Kullanıcı_mesaj Kullanıcı_tartışma
 Project: Vikipedi VP
 Project talk: Vikipedi_tartışma
@@ -490,16 +496,16 @@ File: Dosya Resim
 File talk: Dosya_tartışma Resim_tartışma
 MediaWiki: MedyaViki
 MediaWiki talk: MediaWiki_tartışma MedyaViki_tartışma
-Template: Şablon
+Template: Şablon Ş
 Template talk: Şablon_tartışma
-Help: Yardım
+Help: Yardım Y
 Help talk: Yardım_tartışma
-Category: Kategori
+Category: Kategori KAT
 Category talk: Kategori_tartışma
-Portal: Portal
+Portal: Portal P
 Portal talk: Portal_tartışma
-Draft: Taslak
-Draft talk: Taslak_tartışma
+WikiProject: Vikiproje VPR
+WikiProject talk: Vikiproje_tartışma
 Module: Modül
 Module talk: Modül_tartışma
 """,
