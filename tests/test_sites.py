@@ -55,6 +55,8 @@ DOCUMENTED = [
     ("m.w", "m.mediawiki.org", "MediaWiki.org (mobile)", None, "mediawiki", True),
     ("www.s", "www.wikisource.org", "Multilingual Wikisource", None, "wikisource", False),
     ("m.f", "m.wikimediafoundation.org", "Wikimedia Foundation (mobile)", None, "wikimediafoundation", True),
+    ("www.m", "www.wikimedia.org", "Wikimedia portal", None, "wikimedia", False),
+    ("m.m", "m.wikimedia.org", "Wikimedia portal (mobile)", None, "wikimedia", True),
     ("beta.v", "beta.wikiversity.org", "Beta Wikiversity", None, "wikiversity", False),
     ("simple", "simple.wikipedia.org", "Simple English Wikipedia", "en", "wikipedia", False),
     (

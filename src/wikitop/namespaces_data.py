@@ -431,7 +431,7 @@ Module talk: Thảo_luận_Mô_đun
 """,
     "ko": """
 Media: 미디어
-Special: 특수
+Special: 특수 특수기능 특
 Talk: 토론
 User: 사용자 사
 User talk: 사용자토론 사토

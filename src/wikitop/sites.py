@@ -77,7 +77,7 @@ def _parse(code: str) -> Site | None:
         return _project_site(code, subdomain, "", "desktop")
     if len(rest) == 1:
         (second,) = rest
-        if second == "m" and subdomain in WIKIMEDIA_SITES:
+        if second == "m" and (subdomain in WIKIMEDIA_SITES or subdomain in ("www", "m")):
             return _project_site(code, subdomain, "m", "desktop")
         if second in ("m", "mw"):
             return _project_site(code, subdomain, "", "mobile")
@@ -93,22 +93,11 @@ def _parse(code: str) -> Site | None:
 def _project_site(code: str, subdomain: str, suffix: str, variant: str) -> Site | None:
     """The site of `subdomain` in the project of `suffix`, desktop, mobile or Zero."""
     project = PROJECTS[suffix]
-    mobile = variant != "desktop"
-    marker = "" if variant == "desktop" else ".m"
-    label = _VARIANT_NAMES[variant]
     if subdomain in ("www", "m"):
-        if marker:  # `m.m.wd`, `www.m.wd`: no such host
-            return None
-        name = LANGUAGELESS_NAMES.get(project.project, project.name)
-        mobile = subdomain == "m"
-        return Site(
-            code,
-            f"{subdomain}.{project.domain}",
-            name + _VARIANT_NAMES["mobile" if mobile else "desktop"],
-            None,
-            project.project,
-            mobile,
-        )
+        return _languageless_site(code, subdomain, suffix) if variant == "desktop" else None
+    mobile = variant != "desktop"
+    marker = ".m" if mobile else ""
+    label = _VARIANT_NAMES[variant]
     host = f"{subdomain}{marker}.{project.domain}"
     if project.project == "wikimedia":
         name = WIKIMEDIA_SITES.get(subdomain, f"{subdomain}.wikimedia.org")
@@ -116,6 +105,16 @@ def _project_site(code: str, subdomain: str, suffix: str, variant: str) -> Site 
     language = _language_of(subdomain)
     edition = SPECIAL_EDITIONS.get(subdomain) or LANGUAGE_NAMES.get(subdomain, subdomain)
     return Site(code, host, f"{edition} {project.name}{label}", language, project.project, mobile)
+
+
+def _languageless_site(code: str, subdomain: str, suffix: str) -> Site:
+    """A site without a language: `www.<domain>` on desktop, `m.<domain>` on mobile (`www.wd`, `m.wd`)."""
+    project = PROJECTS[suffix]
+    mobile = subdomain == "m"
+    name = LANGUAGELESS_NAMES.get(project.project, project.name) + (
+        _VARIANT_NAMES["mobile"] if mobile else ""
+    )
+    return Site(code, f"{subdomain}.{project.domain}", name, None, project.project, mobile)
 
 
 def _language_of(subdomain: str) -> str | None:

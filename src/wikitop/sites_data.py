@@ -49,6 +49,7 @@ LANGUAGELESS_NAMES: dict[str, str] = {
     "mediawiki": "MediaWiki.org",
     "wikidata": "Wikidata",
     "wikimediafoundation": "Wikimedia Foundation",
+    "wikimedia": "Wikimedia portal",
 }
 
 # Wikis under wikimedia.org whose subdomain is not a language code: `commons.m` is one of them
