@@ -349,6 +349,11 @@ HIDDEN = [
     ("ja", "Wikipedia:井戸端", "Project namespace"),
     ("ja", "東京", None),
     ("ru", "Заглавная_страница", "main page"),
+    (
+        "ru.m",
+        "%D0%97%D0%B0%D0%B3%D0%BB%D0%B0%D0%B2%D0%BD%D0%B0%D1%8F_%D1%81%D1%82%D1%80%D0%B0%D0%BD%D0%B8%D1%86%D0%B0",
+        "main page",
+    ),
     ("ru", "Служебная:Поиск", "Special: page"),
     ("ru", "Обсуждение_участника:Foo", "User talk namespace"),
     ("ru", "Файл:Foo.jpg", "File namespace"),
