@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from wikitop.namespaces_data import CANONICAL, LANGUAGES, MAIN_PAGES
+from wikitop.namespaces_data import CANONICAL, LANGUAGES, MAIN_PAGES, MORE_LANGUAGES
 
 _SPACES = re.compile(r"[\s_]+")
 UNIVERSAL_MAIN_PAGE = "Main_Page"  # MediaWiki's default, on every English-named wiki and as a redirect
@@ -31,13 +31,34 @@ def _parse(block: str) -> dict[str, str]:
     return names
 
 
+_MORE_COLUMNS = ("Special", "Talk", "User", "User talk", "File", "Category")
+
+
+def _parse_more(text: str) -> dict[str, str]:
+    """Read `code: Special | Talk | User | User talk | File | Category` lines into `Canonical: names` blocks."""
+    blocks: dict[str, str] = {}
+    for line in text.strip().splitlines():
+        language, _, fields = line.partition(": ")
+        columns = zip(_MORE_COLUMNS, fields.split("|"), strict=True)
+        blocks[language] = "\n".join(
+            f"{canonical}: {names.strip()}" for canonical, names in columns if names.strip()
+        )
+    return blocks
+
+
 _CANONICAL = _parse(CANONICAL)
-_BY_LANGUAGE = {language: _CANONICAL | _parse(block) for language, block in LANGUAGES.items()}
+_BLOCKS = _parse_more(MORE_LANGUAGES) | LANGUAGES
+_BY_LANGUAGE = {language: _CANONICAL | _parse(block) for language, block in _BLOCKS.items()}
 
 
 def shipped_languages() -> list[str]:
     """The languages whose local namespace names are known (beyond the English ones)."""
-    return sorted(LANGUAGES)
+    return sorted(_BLOCKS)
+
+
+def language_block(language: str) -> str:
+    """The `Canonical: names` lines shipped for a language (empty when none)."""
+    return _BLOCKS.get(language, "")
 
 
 def namespace_of(language: str | None, title: str) -> str | None:

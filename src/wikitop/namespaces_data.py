@@ -560,3 +560,141 @@ MAIN_PAGES: dict[str, str] = {
     "tr": "Anasayfa",
     "cs": "Hlavní_strana",
 }
+
+# More languages, fewer namespaces: Special | Talk | User | User talk | File | Category, one line each.
+# Names as collected in pywikibot's (compat) Wikipedia family file from MessagesXx.php; MediaWiki keeps a
+# renamed namespace's old name as an alias, so old names still name the namespace; the current File
+# names (after the Image -> File rename of 2008) are added from the same language files.
+MORE_LANGUAGES = """
+ab: Служебная | Обсуждение | Участник | Обсуждение_участника | Файл Изображение | Категория
+af: Spesiaal | Bespreking | Gebruiker | Gebruikerbespreking | Lêer Beeld | Kategorie
+als: Spezial | Diskussion | Benutzer | Benutzer_Diskussion | Datei Bild | Kategorie
+am: ልዩ | ውይይት | አባል | አባል_ውይይት | ስዕል | መደብ
+an: Espezial | Descusión | Usuario | Descusión_usuario | Imachen | Categoría
+ast: Especial | Alderique | Usuariu | Usuariu_alderique | Ficheru Imaxe | Categoría
+av: Служебная | Обсуждение | Участник | Обсуждение_участника | Файл Изображение | Категория
+ay: Especial | Discusión | Usuario | Usuario_Discusión | Archivo Imagen | Categoría
+az: Xüsusi | Müzakirə | İstifadəçi | İstifadəçi_müzakirəsi | Fayl Şəkil | Kateqoriya
+ba: Ярҙамсы Махсус | Фекер_алышыу | Ҡатнашыусы | Ҡатнашыусы_м-н_фекер_алышыу | Файл Рәсем | Категория
+bar: Spezial | Diskussion | Benutzer | Benutzer_Diskussion | Datei Bild | Kategorie
+bat-smg: Specēlos | Aptarėms | Nauduotuos Naudotojas | Nauduotuojė_aptarėms | Abruozdielis | Kateguorėjė
+bcl: Espesyal | Olay | Paragamit | Olay_kan_paragamit | Ladawan | Kategorya
+be: Адмысловае Спецыяльныя | Размовы | Удзельнік | Размовы_з_удзельнікам | Файл Выява | Катэгорыя
+be-x-old: Спэцыяльныя | Абмеркаваньне | Удзельнік | Гутаркі_ўдзельніка | Файл Выява | Катэгорыя
+be-tarask: Спэцыяльныя | Абмеркаваньне | Удзельнік | Гутаркі_ўдзельніка | Файл Выява | Катэгорыя
+bg: Специални | Беседа | Потребител | Потребител_беседа | Файл Картинка | Категория
+bn: বিশেষ | আলাপ | ব্যবহারকারী | ব্যবহারকারী_আলাপ | চিত্র | বিষয়শ্রেণী
+bpy: বিশেষ | য়্যারী | আতাকুরা | আতাকুরার_য়্যারী | ছবি | থাক
+br: Dibar | Kaozeal | Implijer | Kaozeadenn_Implijer | Restr Skeudenn | Rummad
+bs: Posebno | Razgovor | Korisnik | Razgovor_sa_korisnikom | Datoteka Slika | Kategorija
+bug: Istimewa | Pembicaraan | Pengguna | Pembicaraan_Pengguna | Berkas | Kategori
+ca: Especial | Discussió | Usuari | Usuari_Discussió Usuari_discussió | Fitxer Imatge | Categoria
+ceb: Espesyal | | | | Payl Imahen | Kategoriya
+ckb: تایبەت | وتووێژ | بەکارھێنەر | لێدوانی_بەکارھێنەر | پەڕگە | پۆل
+cbk-zam: Especial | Discusión | Usuario | Usuario_Discusión | Imagen | Categoría
+ce: Башхо | Дийца | Юзер | Юзери_дийца | Файл Сурт | Тоба Категори
+crh: Mahsus Махсус | Muzakere Музакере | Qullanıcı Къулланыджы | Qullanıcı_muzakeresi Къулланыджы_музакереси | Resim Ресим | Kategoriya Категория
+csb: Specjalnô | Diskùsëjô | Brëkòwnik | Diskùsëjô_brëkòwnika | Òbrôzk | Kategòrëjô
+cu: Нарочьна | Бесѣда | Польѕевател҄ь | Польѕевател_бесѣда | Видъ | Катигорї
+cv: Ятарлă | Сӳтсе_явасси | Хутшăнакан | Хутшăнаканăн_канашлу_страници | Ӳкерчĕк | Категори
+cy: Arbennig | Sgwrs | Defnyddiwr | Sgwrs_Defnyddiwr | Delwedd | Categori
+da: Speciel | Diskussion | Bruger | Brugerdiskussion | Fil Billede | Kategori
+dsb: Specialne | Diskusija | Wužywaŕ | Diskusija_wužywarja | Dataja Wobraz | Kategorija
+el: Ειδικό | Συζήτηση | Χρήστης | Συζήτηση_χρήστη | Αρχείο Εικόνα | Κατηγορία
+eml: Speciale | Discussione | Utente | Discussioni_utente | Immagine | Categoria
+eo: Speciala Specialaĵo | Diskuto | Vikipediisto Uzanto | Vikipediista_diskuto Uzanto-Diskuto | Dosiero | Kategorio
+et: Eri | Arutelu | Kasutaja | Kasutaja_arutelu | Fail Pilt | Kategooria
+eu: Aparteko Berezi | Eztabaida | Lankide | Lankide_eztabaida | Fitxategi Irudi | Kategoria
+ff: | Discuter | Utilisateur | Discussion_Utilisateur | Fichier Image | Catégorie
+fi: Toiminnot | Keskustelu | Käyttäjä | Keskustelu_käyttäjästä | Tiedosto Kuva | Luokka
+fiu-vro: Tallituslehekülg | Arotus | Pruukja | Pruukja_arotus | Pilt | Katõgooria
+fo: Serstakur | Kjak | Brúkari | Brúkari_kjak | Mynd | Bólkur
+frp: Spèciâl | Discutar | Utilisator | Discussion_Utilisator | Fichiér Émâge | Catègorie
+frr: Spezial | Diskussion | Benutzer | Benutzer_Diskussion | Datei Bild | Kategorie
+fur: Speciâl | Discussion | Utent | Discussion_utent | Figure | Categorie
+fy: Wiki | Oerlis | Meidogger | Meidogger_oerlis | Ofbyld | Kategory
+ga: Speisialta | Plé | Úsáideoir | Plé_úsáideora | Íomhá | Catagóir Rang
+gl: Especial | Conversa | Usuario | Conversa_Usuario Conversa_usuario | Ficheiro Imaxe | Categoría
+glk: ویژه | بحث | کاربر | بحث_کاربر | تصویر | رده
+gn: Especial | Discusión | Usuario | Usuario_Discusión | Imagen | Categoría
+hak: 特殊 | | | | |
+hi: विशेष | वार्ता | सदस्य | सदस्य_वार्ता | चित्र | श्रेणी
+hr: Posebno | Razgovor | Suradnik | Razgovor_sa_suradnikom | Datoteka Slika | Kategorija
+hsb: Specialnje | Diskusija | Wužiwar | Diskusija_z_wužiwarjom | Dataja Wobraz | Kategorija
+ht: Espesyal | Diskite | Itilizatè | Diskisyon_Itilizatè | Imaj | Kategori
+hu: Speciális | Vita | Szerkesztő User | Szerkesztővita User_vita | Fájl Kép | Kategória
+hy: Սպասարկող | Քննարկում | Մասնակից | Մասնակցի_քննարկում | Պատկեր | Կատեգորիա
+ia: | Discussion | Usator | Discussion_Usator | Imagine | Categoria
+ilo: Espesial | | | | |
+io: Specala | Debato | Uzanto | Uzanto_Debato | Imajo | Kategorio
+is: Kerfissíða | Spjall | Notandi | Notandaspjall | Mynd | Flokkur
+jv: Astamiwa Mirunggan | Dhiskusi | Panganggo | Dhiskusi_Panganggo | Barkas Gambar | Kategori
+ka: სპეციალური | განხილვა | მომხმარებელი | მომხმარებლის_განხილვა მომხმარებელი_განხილვა | ფაილი სურათი | კატეგორია
+kab: Uslig | Mmeslay | Amseqdac | Amyannan_umsqedac | Tugna | Taggayt
+kk: Арнайы | Талқылау | Қатысушы | Қатысушы_талқылауы | Сурет | Санат
+kn: ವಿಶೇಷ | ಚರ್ಚೆಪುಟ | ಸದಸ್ಯ | ಸದಸ್ಯರ_ಚರ್ಚೆಪುಟ | ಚಿತ್ರ | ವರ್ಗ
+ksh: Spezial Shpezjal | Klaaf | Metmaacher Medmaacher | Metmaacher_Klaaf Medmaacher_Klaaf | Beld Belld | Saachjrupp Sachjrop Saachjropp Kattejori Kategorie Katejori
+ku: Taybet | Nîqaş | Bikarhêner | Bikarhêner_nîqaş | Wêne | Kategorî
+kv: Служебная | Обсуждение | Участник | Обсуждение_участника | Изображение | Категория
+la: Specialis | Disputatio | Usor | Disputatio_Usoris | Fasciculus Imago | Categoria
+lb: Spezial | Diskussioun | Benotzer | Benotzer_Diskussioun | Fichier Bild | Kategorie
+lbe: Къуллугъирал_лажин | Ихтилат | Гьуртту_хьума | Гьуртту_хьуминнал_ихтилат | Сурат | Категория
+li: Speciaal | Euverlèk | Gebroeker | Euverlèk_gebroeker | Plaetje | Categorie Kategorie
+lij: Speciale | Discussione | Utente | Discussioni_utente | Immagine | Categoria
+lmo: Speciale | Discussione | Utente | Discussioni_utente | Immagine | Categoria
+ln: | Discuter | Utilisateur | Discussion_Utilisateur | Fichier Image | Catégorie
+lt: Specialus | Aptarimas | Naudotojas | Naudotojo_aptarimas | Vaizdas | Kategorija
+lv: Special | Diskusija | Lietotājs | Lietotāja_diskusija | Attēls | Kategorija
+mg: Manokana | Dinika Discuter | Mpikambana Utilisateur | Discussion_Utilisateur | Sary Fichier Image | Sokajy Catégorie
+mk: Специјални Специјална | Разговор | Корисник | Разговор_со_корисник | Податотека Слика | Категорија
+ml: പ്രത്യേകം | സംവാദം | ഉപയോക്താവ് | ഉപയോക്താവിന്റെ_സംവാദം | പ്രമാണം ചിത്രം | വർഗ്ഗം വിഭാഗം
+mr: विशेष | चर्चा | सदस्य | सदस्य_चर्चा | चित्र | वर्ग
+ms: Khas | Perbincangan | Pengguna | Perbincangan_Pengguna Perbincangan_pengguna | Fail Imej | Kategori
+mzn: ویژه | بحث | کاربر | بحث_کاربر | تصویر | رده
+nah: Especial | Discusión | Usuario | Usuario_Discusión | Imagen | Categoría
+nap: Speciale | Discussione | Utente | Discussioni_utente | Immagine | Categoria
+nds: Spezial | Diskuschoon | Bruker | Bruker_Diskuschoon | Bild | Kategorie
+nds-nl: Speciaal | Overleg | Gebruker | Overleg_gebruker | Ofbeelding | Kattegerie Categorie
+new: विशेष | खँलाबँला | छ्येलेमि | छ्येलेमि_खँलाबँला | किपा | पुचः
+nn: Spesial | Diskusjon | Brukar | Brukardiskusjon | Fil | Kategori
+no: Spesial | Diskusjon | Bruker | Brukerdiskusjon | Fil Bilde | Kategori
+oc: Especial | Discutir | Utilizaire | Discussion_Utilizaire | Fichièr Imatge | Categoria
+or: ବିଶେଷ | | | | |
+os: Сæрмагонд | Дискусси | Архайæг | Архайæджы_дискусси | Ныв | Категори
+pa: ਖ਼ਾਸ ਖਾਸ | ਚਰਚਾ | ਮੈਂਬਰ | ਮੈਂਬਰ_ਚਰਚਾ | ਤਸਵੀਰ | ਸ਼੍ਰੇਣੀ
+pdc: Spezial | Diskussion | Benutzer | Benutzer_Diskussion | Bild | Kategorie
+pms: | Discussion | Utent | Ciaciarade | Figura | Categorìa
+qu: Sapaq | Rimanakuy | Ruraq | Ruraq_rimanakuy | Rikcha | Katiguriya
+ro: Special | Discuție Discuţie | Utilizator | Discuție_Utilizator Discuţie_Utilizator | Fișier Fişier Imagine | Categorie
+sa: | संभाषणं | योजकः | योजकसंभाषणं | चित्रं | वर्गः
+sc: Speciale | Contièndha | Utente | Utente_discussioni | Immàgini | Categoria
+scn: Spiciali | Discussioni | Utenti | Discussioni_utenti | Mmàggini | Catigurìa
+sh: Posebno | Razgovor | Korisnik | Razgovor_sa_korisnikom | Datoteka Slika | Kategorija
+sk: Špeciálne | Diskusia | Redaktor | Diskusia_s_redaktorom | Súbor Obrázok | Kategória
+sl: Posebno | Pogovor | Uporabnik | Uporabniški_pogovor | Slika | Kategorija
+sq: Speciale | Diskutim | Përdoruesi | Përdoruesi_diskutim | Skeda Figura | Kategoria
+sr: Посебно | Разговор | Корисник | Разговор_са_корисником | Датотека Слика | Категорија
+stq: Spezial | Diskussion | Benutser | Benutser_Diskussion | Bielde | Kategorie
+su: Husus | Obrolan | Pamaké | Obrolan_pamaké | Gambar | Kategori
+sw: Maalum | Majadiliano | Mtumiaji | Majadiliano_ya_mtumiaji | Picha Faili | Jamii
+ta: சிறப்பு | பேச்சு | பயனர் | பயனர்_பேச்சு | படிமம் | பகுப்பு
+te: ప్రత్యేక | చర్చ | సభ్యులు సభ్యుడు వాడుకరి | సభ్యులపై_చర్చ వాడుకరి_చర్చ | దస్త్రం బొమ్మ | వర్గం
+tet: Espesiál | Diskusaun | Uza-na'in | Diskusaun_Uza-na'in | Imajen | Kategoria
+tg: Вижа | Баҳс | Корбар | Баҳси_корбар | Акс | Гурӯҳ
+th: พิเศษ | พูดคุย | ผู้ใช้ | คุยกับผู้ใช้ | ไฟล์ ภาพ | หมวดหมู่
+tl: Natatangi | Usapan | Tagagamit | Usapang_tagagamit | Talaksan | Kategorya
+tt: Maxsus Махсус | Bäxäs Бәхәс | Äğzä Кулланучы | Äğzä_bäxäse Кулланучы_бәхәсе | Räsem Рәсем | Törkem Төркем
+ty: | Discuter | Utilisateur | Discussion_Utilisateur | Fichier Image | Catégorie
+udm: Панель | Вераськон | Викиавтор | Викиавтор_сярысь_вераськон | Суред | Категория
+ur: خاص | تبادلۂ_خیال | صارف | تبادلۂ_خیال_صارف | ملف فائل تصویر | زمرہ
+uz: Maxsus | Munozara | Foydalanuvchi | Foydalanuvchi_munozarasi | Fayl Tasvir | Turkum Kategoriya
+vec: Speciale | Discussion | Utente | Discussion_utente | File Imagine | Categoria
+vls: Specioal | Discuusje | Gebruker | Discuusje_gebruker | Ofbeeldienge | Categorie
+vo: Patikos | Bespik | Geban | Gebanibespik | Ragiv Magod | Klad
+wa: Sipeciås | Copene | Uzeu | Uzeu_copene | Imådje | Categoreye
+war: Pinaurog | Hiruhimangraw | Gumaramit | Hiruhimangraw_hiton_gumaramit | Fayl | Kaarangay
+wo: | Discuter | Utilisateur | Discussion_Utilisateur | Fichier Image | Catégorie
+xal: Көдлхнə | Ухалвр | Орлцач | Орлцачна_тускар_ухалвр | Зург | Янз
+yi: באַזונדער | רעדן | באַניצער | באַניצער_רעדן | טעקע בילד | קאַטעגאָריע
+zea: Speciaol | Overleg | Gebruker | Overleg_gebruker | Plaetje | Categorie
+"""
