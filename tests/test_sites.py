@@ -189,6 +189,7 @@ DISPLAY = [
     ("%C3%A9%E9", "é%E9"),
     ("%C3", "%C3"),  # a cut UTF-8 sequence
     ("AC/DC", "AC/DC"),
+    ("a%0Ab%00", "a%0Ab%00"),  # encoded control characters stay visible
     ("\ud800x", "\ufffdx"),  # a lone surrogate would break any encoder downstream
 ]
 

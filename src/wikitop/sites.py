@@ -38,6 +38,7 @@ from wikitop.sites_data import (
 _LABEL = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")  # an encoded newline or NUL would not be readable
 # MediaWiki's wfUrlencode leaves these readable in /wiki/ paths; everything else is percent-encoded.
 _PATH_SAFE = ";@$!*(),/~:"
 # Browsers collapse "." and ".." path segments (even as %2E), so such titles go through index.php.
@@ -142,9 +143,10 @@ def display_title(title: str) -> str:
 
 
 def _decode_escapes(match: re.Match[str]) -> str:
-    """Decode one run of %XX escapes; bytes that are not UTF-8 come back as their %XX text."""
+    """Decode one run of %XX escapes; bytes that are not UTF-8, and control characters, stay as %XX."""
     text = unquote_to_bytes(match.group()).decode("utf-8", "surrogateescape")
-    return _SURROGATES.sub(lambda byte: f"%{ord(byte.group()) - 0xDC00:02X}", text)
+    text = _SURROGATES.sub(lambda byte: f"%{ord(byte.group()) - 0xDC00:02X}", text)
+    return _CONTROLS.sub(lambda char: f"%{ord(char.group()):02X}", text)
 
 
 def title_bytes(title: str) -> bytes:
@@ -153,7 +155,10 @@ def title_bytes(title: str) -> bytes:
 
 
 def article_url(code: str, title: str) -> str | None:
-    """Return https://<host>/wiki/<title>, quoted so that the link opens that page; None without a host."""
+    """Return https://<host>/wiki/<title>, quoted so that the link opens that page; None without a host.
+
+    A title with a `.`/`..` path segment links as /w/index.php?title=..., which browsers leave alone.
+    """
     host = site(code).host
     if host is None:
         return None
