@@ -205,46 +205,72 @@ def test_a_corrupt_hour_fails_with_its_reason_and_the_others_land(
         assert quirky.result(hour).exists()
 
 
-def test_results_and_mirror_on_s3(quirky: Workspace, spark_session: Any) -> None:
-    pytest.importorskip("moto.server", reason="pip install -e '.[test]'")
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3-compatible server on a loopback port, for the module."""
+    if importlib.util.find_spec("moto") is None or importlib.util.find_spec("s3fs") is None:
+        _missing("moto and s3fs are not installed: pip install -e '.[test]'")
     from moto.server import ThreadedMotoServer
 
-    assert quirky.run("run", HOURS[0], HOURS[-1]).exit_code == 0
-    expected = _results(quirky.data_dir / "reports")
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        client = _s3_client(endpoint)
-        bucket = f"wikitop-{uuid.uuid4().hex[:12]}"
-        client.create_bucket(Bucket=bucket)
-        for dump in quirky.mirror.rglob("*.gz"):
-            client.put_object(
-                Bucket=bucket, Key=f"lake/{dump.relative_to(quirky.mirror)}", Body=dump.read_bytes()
-            )
-        env = {
-            "WIKITOP_DATA_DIR": str(quirky.root / "s3-data"),
-            "WIKITOP_RESULTS_URL": f"s3://{bucket}/reports",
-            "WIKITOP_DUMPS_URL": f"s3a://{bucket}/lake",
-            "WIKITOP_S3_ENDPOINT_URL": endpoint,
-            **AWS_ENV,
-        }
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
 
-        result = _spark(quirky, **env)
 
-        assert result.exit_code == 0, result.output
-        listed = client.list_objects_v2(Bucket=bucket, Prefix="reports/")["Contents"]
-        stored = {
-            item["Key"].removeprefix("reports/"): client.get_object(Bucket=bucket, Key=item["Key"])[
-                "Body"
-            ].read()
-            for item in listed
-        }
-        assert stored == expected
-        assert all(row["status"] == "success" for row in _states(quirky, **env).values())
-    finally:
-        server.stop()
+def _lake(workspace: Workspace, endpoint: str) -> tuple[Any, str]:
+    """A new bucket holding the workspace's mirror under `lake/`; its client and name."""
+    client = _s3_client(endpoint)
+    bucket = f"wikitop-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    for dump in workspace.mirror.rglob("*.gz"):
+        key = f"lake/{dump.relative_to(workspace.mirror)}"
+        client.put_object(Bucket=bucket, Key=key, Body=dump.read_bytes())
+    return client, bucket
+
+
+def test_results_and_mirror_on_s3(quirky: Workspace, spark_session: Any, s3_endpoint: str) -> None:
+    assert quirky.run("run", HOURS[0], HOURS[-1]).exit_code == 0
+    expected = _results(quirky.data_dir / "reports")
+    client, bucket = _lake(quirky, s3_endpoint)
+    env = {
+        "WIKITOP_DATA_DIR": str(quirky.root / "s3-data"),
+        "WIKITOP_RESULTS_URL": f"s3://{bucket}/reports",
+        "WIKITOP_DUMPS_URL": f"s3a://{bucket}/lake",
+        "WIKITOP_S3_ENDPOINT_URL": s3_endpoint,
+        **AWS_ENV,
+    }
+
+    result = _spark(quirky, **env)
+
+    assert result.exit_code == 0, result.output
+    stored = {}
+    for item in client.list_objects_v2(Bucket=bucket, Prefix="reports/")["Contents"]:
+        body = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+        stored[item["Key"].removeprefix("reports/")] = body
+    assert stored == expected
+    assert all(row["status"] == "success" for row in _states(quirky, **env).values())
+
+
+def test_a_lake_mirror_without_the_hour_or_without_the_mirror(
+    quirky: Workspace, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    _, bucket = _lake(quirky, s3_endpoint)
+    env = {"WIKITOP_S3_ENDPOINT_URL": s3_endpoint, "WIKITOP_DUMPS_URL": f"s3://{bucket}/lake"}
+
+    missing_hour = quirky.run("run", "2020010300", **env)
+    missing_mirror = quirky.run("run", HOURS[0], **{**env, "WIKITOP_DUMPS_URL": f"s3://{bucket}/no-lake"})
+
+    assert missing_hour.exit_code == 1
+    assert (
+        f"s3://{bucket}/lake/2020/2020-01/pageviews-20200103-000000.gz does not exist" in missing_hour.output
+    )
+    assert "unavailable" in missing_hour.output
+    assert missing_mirror.exit_code == 1
+    assert f"the mirror s3://{bucket}/no-lake does not exist" in missing_mirror.output
 
 
 def test_over_http_each_dump_is_downloaded_once_within_the_cap(quirky: Workspace, spark_session: Any) -> None:

@@ -58,7 +58,7 @@ def open_gzip_file(path: Path) -> BinaryIO:
 
 
 class DumpSource:
-    """Reads the dump of an hour from a local directory or over HTTP."""
+    """Reads the dump of an hour from a local directory, over HTTP or from a data lake (fsspec)."""
 
     def __init__(
         self,
