@@ -135,7 +135,7 @@ def test_wheel_modules_import_only_what_a_runtime_install_has(arrow_only_wheel: 
     }
     wheel = zipfile.ZipFile(arrow_only_wheel)
     base = _installed_by(wheel, set())
-    with_extras = _installed_by(wheel, {"postgres", "s3", "redis"})
+    with_extras = _installed_by(wheel, {"postgres", "s3", "redis", "spark"})
     assert {"psycopg", "s3fs", "redis"} <= with_extras - base
     assert not {"pytest", "polars", "moto", "boto3", "hypothesis"} & with_extras
     wrong = []

@@ -306,3 +306,29 @@ def serve(
     from wikitop.supervisor import serve as serve_all
 
     sys.exit(serve_all(settings, host, port, workers, api_workers, shutdown_timeout))
+
+
+@main.command()
+@click.argument("start", required=False)
+@click.argument("end", required=False)
+@click.option("--force", is_flag=True, help="Recompute hours that already have a result.")
+@click.option(
+    "--master",
+    default=None,
+    help="Spark master URL (local[2], yarn, spark://host:7077, k8s://...) "
+    "[default: spark-submit's --master, else local[*]].",
+)
+def spark(start: str | None, end: str | None, force: bool, master: str | None) -> None:
+    """Compute START..END in one Spark job whose executors run wikitop's engine on the hours.
+
+    The same results, state and exit codes as `wikitop run`; needs `pip install "wikitop[spark]"`
+    and Java 17. Over http(s), at most WIKITOP_DOWNLOAD_CONCURRENCY hours download at once.
+    """
+    settings = _settings()
+    hours = _hours(start, end, settings)
+    # Imported here so that the other commands do not need pyspark.
+    from wikitop.spark.job import run_spark_job
+
+    results = run_spark_job(settings, hours, force, master)
+    _print_summary(results)
+    sys.exit(0 if all(result.outcome.done for result in results) else 1)

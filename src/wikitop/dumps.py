@@ -1,31 +1,49 @@
-"""One hourly dump: where it lives (Wikimedia, a mirror URL or a local directory) and reading it.
+"""One hourly dump: where it lives (Wikimedia, a mirror URL, a local directory or a data lake) and reading it.
 
 A remote dump is read while it downloads: the body goes to the engine and to a file at once, so an
 hour costs about its download time. The file serves a second read (the engine's path for unsorted
-dumps) and, with WIKITOP_KEEP_DUMPS, becomes a local mirror.
+dumps) and, with WIKITOP_KEEP_DUMPS, becomes a local mirror. A mirror in a data lake (`s3://`,
+`s3a://`, `hdfs://`: where the Spark job's users keep their dumps) is read through fsspec.
 """
 
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
+from fsspec.utils import get_protocol
 from isal import igzip, igzip_threaded
 
 from wikitop.download import BodyReader, HttpFetcher, ProgressCallback
-from wikitop.errors import CorruptDumpError, DumpNotPublishedError, HostUnreachableError, MirrorNotFoundError
+from wikitop.errors import (
+    CorruptDumpError,
+    DumpDownloadError,
+    DumpNotPublishedError,
+    HostUnreachableError,
+    MirrorNotFoundError,
+    WikitopError,
+)
 from wikitop.hours import dump_path
+from wikitop.results import fsspec_options, open_filesystem
 
 T = TypeVar("T")
 StreamOpener = Callable[[], BinaryIO]
+# Bytes asked of an object store per request: few round trips for a ~45 MB dump.
+_OBJECT_BLOCK_BYTES = 8 << 20
 
 
 def is_remote(url: str) -> bool:
     """Tell whether a location is an http(s) URL rather than a local path."""
     return url.startswith(("http://", "https://"))
+
+
+def is_object_store(url: str) -> bool:
+    """Tell whether a location is a data lake URL (s3://, s3a://, hdfs://, gs://...) read through fsspec."""
+    return not is_remote(url) and get_protocol(url) not in ("file", "local")
 
 
 def local_path(url: str) -> Path:
@@ -40,13 +58,22 @@ def open_gzip_file(path: Path) -> BinaryIO:
 
 
 class DumpSource:
-    """Reads the dump of an hour from a local directory or over HTTP."""
+    """Reads the dump of an hour from a local directory, over HTTP or from a data lake (fsspec)."""
 
-    def __init__(self, base_url: str, fetcher: HttpFetcher, work_dir: Path, keep_dir: Path | None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        fetcher: HttpFetcher,
+        work_dir: Path,
+        keep_dir: Path | None,
+        *,
+        s3_endpoint_url: str = "",
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._fetcher = fetcher
         self._work_dir = work_dir
         self._keep_dir = keep_dir
+        self._s3_endpoint_url = s3_endpoint_url.strip()
 
     def url_for(self, hour: datetime) -> str:
         """The URL or path of the dump labelled `hour`."""
@@ -61,6 +88,8 @@ class DumpSource:
         MirrorNotFoundError when the local mirror itself does not exist; HostUnreachableError when
         the dumps server cannot be reached at all.
         """
+        if is_object_store(self.base_url):
+            return self._read_object(hour, consume)
         kept = self._keep_dir / dump_path(hour) if self._keep_dir else None
         if not is_remote(self.base_url) or (kept is not None and kept.is_file()):
             path = kept if kept is not None and kept.is_file() else self._mirror_file(hour)
@@ -82,6 +111,30 @@ class DumpSource:
                 "like dumps.wikimedia.org/other/pageviews (YYYY/YYYY-MM/pageviews-*.gz) or to an http(s) URL"
             )
         return local_path(self.url_for(hour))
+
+    def _read_object(self, hour: datetime, consume: Callable[[StreamOpener], T]) -> tuple[T, int]:
+        """Read the hour's dump from a data lake: missing is not published, a missing mirror is a bad URL."""
+        url = self.url_for(hour)
+        options = fsspec_options(get_protocol(url), {}, self._s3_endpoint_url)
+        fs, path = open_filesystem(url, options, "WIKITOP_DUMPS_URL")
+        try:
+            try:
+                size = int(fs.size(path))
+            except FileNotFoundError:
+                _, root = open_filesystem(self.base_url, options, "WIKITOP_DUMPS_URL")
+                if not fs.isdir(root):
+                    raise MirrorNotFoundError(
+                        f"WIKITOP_DUMPS_URL: the mirror {self.base_url} does not exist; set it to a "
+                        "directory laid out like dumps.wikimedia.org/other/pageviews"
+                    ) from None
+                raise DumpNotPublishedError(f"{url} does not exist") from None
+            _nonempty_size(size, url)
+            return consume(lambda: _open_gzip_object(fs, path)), size
+        except (WikitopError, OSError):
+            raise
+        except Exception as exc:
+            # A client library's own errors (no credentials, no connection) are not OSErrors.
+            raise DumpDownloadError(f"cannot read {url}: {type(exc).__name__}: {exc}") from exc
 
     def _download(
         self,
@@ -123,6 +176,15 @@ def _body_opener(body: BodyReader) -> StreamOpener:
         return open_gzip_file(body.path)
 
     return open_stream
+
+
+def _open_gzip_object(fs: Any, path: str) -> BinaryIO:
+    """Inflate an object of a data lake as it is read (ISA-L), closing the object with the stream."""
+    raw = fs.open(path, "rb", block_size=_OBJECT_BLOCK_BYTES)
+    stream: BinaryIO = igzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[no-untyped-call,assignment]
+    # GzipFile leaves a file object it was given open: close both together.
+    weakref.finalize(stream, raw.close)
+    return stream
 
 
 def _nonempty_size(size: int, where: str) -> int:

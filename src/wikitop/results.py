@@ -64,8 +64,8 @@ class ResultStore:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.protocol = get_protocol(self.base_url)
-        options = _storage_options(self.protocol, storage_options or {}, s3_endpoint_url.strip())
-        self._fs, self._root = _open_filesystem(self.base_url, options)
+        options = fsspec_options(self.protocol, storage_options or {}, s3_endpoint_url.strip())
+        self._fs, self._root = open_filesystem(self.base_url, options)
         self._local = "file" in _protocols(self._fs)
         self._put_options = S3_PUT_OPTIONS if self.protocol in S3_PROTOCOLS else {}
 
@@ -172,14 +172,14 @@ class ResultStore:
             raise OSError(errno.ENOSPC, f"results directory {root}: less than 16 MiB free")
 
 
-def backend_missing_error(url: str, exc: ImportError) -> BackendMissingError:
+def backend_missing_error(url: str, exc: ImportError, what: str = "results URL") -> BackendMissingError:
     """Turn fsspec's ImportError for a missing implementation into an error with the install hint."""
     protocol = get_protocol(url)
     hint = S3_INSTALL_HINT if protocol in S3_PROTOCOLS else str(exc)
-    return BackendMissingError(f"results URL {url!r} needs the {protocol}:// backend ({exc}): {hint}")
+    return BackendMissingError(f"{what} {url!r} needs the {protocol}:// backend ({exc}): {hint}")
 
 
-def _storage_options(protocol: str, options: dict[str, Any], s3_endpoint_url: str) -> dict[str, Any]:
+def fsspec_options(protocol: str, options: dict[str, Any], s3_endpoint_url: str) -> dict[str, Any]:
     """The fsspec options for the URL: a private filesystem instance, and the S3 endpoint if any."""
     # A private instance: a cached one would keep the credentials and endpoint it was first built
     # with, and share its listings cache with every other user in the process.
@@ -194,17 +194,15 @@ def _storage_options(protocol: str, options: dict[str, Any], s3_endpoint_url: st
     return merged
 
 
-def _open_filesystem(url: str, options: dict[str, Any]) -> tuple[Any, str]:
+def open_filesystem(url: str, options: dict[str, Any], what: str = "results URL") -> tuple[Any, str]:
     """Return fsspec's filesystem and root path for the URL, or say what to install or fix."""
     try:
         return fsspec.core.url_to_fs(url, **options)  # type: ignore[no-any-return]
     except ImportError as exc:
-        raise backend_missing_error(url, exc) from None
+        raise backend_missing_error(url, exc, what) from None
     except ValueError as exc:
         # fsspec says "Protocol not known: xyz" for a scheme it has no implementation for.
-        raise ConfigError(
-            f"results URL {url!r}: {exc} (expected a path or s3://, gs://, memory://)"
-        ) from None
+        raise ConfigError(f"{what} {url!r}: {exc} (expected a path or s3://, gs://, memory://)") from None
 
 
 def _replace_file(path: Path, data: bytes) -> None:

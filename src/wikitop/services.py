@@ -69,7 +69,9 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         state=open_state_store(settings.resolved_state_url),
         results=ResultStore(settings.resolved_results_url, s3_endpoint_url=settings.s3_endpoint_url),
-        dumps=DumpSource(settings.dumps_url, fetcher, data_dir / "tmp", keep_dir),
+        dumps=DumpSource(
+            settings.dumps_url, fetcher, data_dir / "tmp", keep_dir, s3_endpoint_url=settings.s3_endpoint_url
+        ),
         blacklists=BlacklistCache(
             settings.blacklist_url, data_dir / "cache" / "blacklist", fetcher, settings.blacklist_max_age_s
         ),

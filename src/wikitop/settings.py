@@ -43,7 +43,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("./data"), description="root of the defaults below")
     results_url: str = Field("", description="where result files go (default <data dir>/reports)")
     state_url: str = Field("", description="task-state store (default sqlite:///<data dir>/state.sqlite3)")
-    dumps_url: str = Field(DEFAULT_DUMPS_URL, description="base of the dumps: http(s) URL or local directory")
+    dumps_url: str = Field(
+        DEFAULT_DUMPS_URL, description="base of the dumps: http(s) URL, local directory, s3:// s3a:// hdfs://"
+    )
     blacklist_url: str = Field(DEFAULT_BLACKLIST_URL, description="http(s) URL or local file; empty = none")
     top_n: int = Field(25, ge=1, le=100_000, description="pages per domain")
     engine: Literal["auto", "native", "arrow"] = Field(
@@ -211,7 +213,8 @@ class Settings(BaseSettings):
     )
     # Results on S3-compatible storage; see wikitop.results.
     s3_endpoint_url: str = Field(
-        "", description="S3 endpoint for s3:// results (MinIO, Ceph...); empty = AWS_ENDPOINT_URL, else AWS"
+        "",
+        description="S3 endpoint for s3:// results and dumps (MinIO...); empty = AWS_ENDPOINT_URL, else AWS",
     )
 
 
