@@ -152,13 +152,9 @@ def top(hour: str, domain: str, limit: int, as_json: bool) -> None:
     pages = domain_pages(_stored_pages(_settings(), key), domain, limit, key)
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(page) for page in pages], indent=2, ensure_ascii=False))
-        return
-    views_width = max(len("views"), *(len(f"{page.views:,}") for page in pages))
-    rank_width = max(len("rank"), len(str(pages[-1].rank)))
-    click.echo(f"{domain}, hour {key}: top {len(pages)}")
-    click.echo(f"{'rank':>{rank_width}}  {'views':>{views_width}}  page_title")
-    for page in pages:
-        click.echo(f"{page.rank:>{rank_width}}  {page.views:>{views_width},}  {page.page_title}")
+    else:
+        click.echo(f"{domain}, hour {key}: top {len(pages)}")
+        _print_table(pages)
 
 
 @main.command()
@@ -252,6 +248,15 @@ def _stored_pages(settings: Settings, hour: str) -> list[RankedPage]:
         _fail(f"cannot read the result of hour {hour}: {exc}")
 
 
+def _print_table(pages: list[RankedPage]) -> None:
+    """Rank and views right-aligned, the title last and whole: a long title wraps, nothing shifts."""
+    views_width = max(len("views"), *(len(f"{page.views:,}") for page in pages))
+    rank_width = max(len("rank"), len(str(pages[-1].rank)))
+    click.echo(f"{'rank':>{rank_width}}  {'views':>{views_width}}  page_title")
+    for page in pages:
+        click.echo(f"{page.rank:>{rank_width}}  {page.views:>{views_width},}  {page.page_title}")
+
+
 def _run_hours(hours: list[str], services: Services, force: bool, jobs: int) -> list[HourResult]:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -341,14 +346,14 @@ def worker(concurrency: int | None, loglevel: str | None, follow: bool | None) -
     --follow, every hour Wikimedia publishes too. Run one per machine; every worker of a machine
     shares its download cap. On SIGTERM running hours finish.
     """
-    # Imported here so that the other commands do not load Celery.
     from wikitop.logs import configure_logging
-    from wikitop.queue.worker import run_worker
     from wikitop.services import warm_up_waiting
 
     settings = _with_follow(_settings(), follow)
     configure_logging(loglevel or settings.log_level, settings.log_format)
     warm_up_waiting(settings)
+    # Imported here so that the other commands do not load Celery.
+    from wikitop.queue.worker import run_worker
 
     sys.exit(run_worker(settings, concurrency or settings.download_concurrency, loglevel))
 
