@@ -121,7 +121,7 @@ def main() -> None:
     baseline = statistics.median(times["baseline"])
     for name, values in times.items():
         median = statistics.median(values)
-        print(f"  {name:<20} {median:6.3f} s  {median / baseline:5.2f}x baseline")
+        print(f"  {name:<26} {median:6.3f} s  {median / baseline:5.2f}x baseline")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ class Settings(BaseModel):
     """Every setting of wikitop; the README's settings table lists the same names.
 
     A plain pydantic model: load_settings gathers its sources. (pydantic-settings did; importing
-    it was a fifth of `wikitop status`'s start-up: bench/bench_startup.py --parts.)
+    it alone took longer than loading the settings now does: bench/bench_startup.py --parts.)
     """
 
     # The defaults below are written valid (tests/test_settings.py passes each through the
