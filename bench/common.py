@@ -74,3 +74,18 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def machine_description() -> str:
+    """The CPU, the usable cores, Python and the load: what a figure was measured on."""
+    model = "unknown CPU"
+    with Path("/proc/cpuinfo").open() as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    return (
+        f"machine: {len(os.sched_getaffinity(0))} usable CPUs ({os.cpu_count()} online), {model}, "
+        f"Python {sys.version.split()[0]}; load average {load}"
+    )

@@ -28,6 +28,20 @@ def test_defaults_live_under_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert settings.user_agent.startswith("wikitop/")
 
 
+def test_every_default_passes_the_validators_unchanged(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Settings skips validating its defaults at start-up (validate_default=False): this is where
+    # they are validated. Each default is given explicitly, as an environment variable would be.
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("WIKITOP_") and not name.startswith("WIKITOP_TEST_"):
+            monkeypatch.delenv(name)
+    defaults = {name: field.default for name, field in Settings.model_fields.items()}
+    explicit = load_settings(**defaults)
+    assert explicit.model_dump() == load_settings().model_dump() == defaults
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "problem"),
     [

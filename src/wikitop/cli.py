@@ -6,25 +6,27 @@ import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from time import sleep
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-import sqlalchemy.exc
 
 from wikitop import __version__
 from wikitop.errors import ConfigError, UsageError, WikitopError
-from wikitop.hours import EXPECTED_FORM, format_hour, hour_range, parse_hour
-from wikitop.logs import configure_logging
-from wikitop.pipeline import HourResult, Outcome, process_hour
-from wikitop.progress import Progress
-from wikitop.queue.followup import retry_delay_s
-from wikitop.services import Services, ask_hours, build_services, warm_up_waiting
-from wikitop.settings import Settings, load_settings, mask_url_password
+from wikitop.hours import EXPECTED_FORM, format_hour, hour_range, parse_hour, validate_hour
 from wikitop.state import TaskState
+
+# Start-up: a command imports what it uses, inside its function; `--help`, `--version` and `status`
+# load neither the engine, nor HTTP, nor Celery, nor Flask (tests/test_startup.py checks which
+# modules each loads; bench/bench_startup.py times them).
+if TYPE_CHECKING:
+    from wikitop.pipeline import HourResult
+    from wikitop.progress import Progress
+    from wikitop.ranking import RankedPage
+    from wikitop.services import Services
+    from wikitop.settings import Settings
 
 HOURS_HELP = f"Hours are {EXPECTED_FORM}, UTC; END is inclusive."
 _SETTINGS_KEY = "wikitop.settings"
@@ -44,14 +46,26 @@ class _Main(click.Group):
             _usage_error(str(exc))
         except WikitopError as exc:
             _fail(str(exc))
-        except sqlalchemy.exc.OperationalError as exc:
+        except Exception as exc:
+            if not _is_database_error(exc):
+                raise
             # A database that refuses connections is an expected condition (a server down, a wrong
             # URL): say which one and why, in one line, without SQLAlchemy's traceback.
+            from wikitop.settings import mask_url_password
+
             settings: Settings | None = ctx.meta.get(_SETTINGS_KEY)
             url = mask_url_password(settings.resolved_state_url) if settings else "(not read)"
             server = "" if url.startswith("sqlite") else " and that its server is running"
-            reason = str(exc.orig or exc).strip().splitlines()[0]
+            # SQLAlchemy's OperationalError wraps the driver's error in `orig`.
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             _fail(f"cannot use the database: {reason} (check WIKITOP_STATE_URL={url}{server})")
+
+
+def _is_database_error(exc: Exception) -> bool:
+    """Tell whether `exc` is SQLAlchemy's OperationalError, without importing SQLAlchemy to ask."""
+    # Only a command that opened the database can raise it, and that command imported SQLAlchemy.
+    errors = sys.modules.get("sqlalchemy.exc")
+    return errors is not None and isinstance(exc, errors.OperationalError)
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,6 +88,8 @@ def run(start: str | None, end: str | None, force: bool, jobs: int | None) -> No
     Hour H is Wikimedia's file pageviews-YYYYMMDD-HH0000.gz. Exit code 0 when every hour has a
     result, 1 when any failed or is not published yet, 2 on a usage error.
     """
+    from wikitop.services import ask_hours
+
     settings = _settings()
     hours = _hours(start, end, settings)
     with _services(settings) as services:
@@ -94,10 +110,11 @@ def run(start: str | None, end: str | None, force: bool, jobs: int | None) -> No
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hour, in a JSON array.")
 def status(start: str | None, end: str | None, as_json: bool) -> None:
     """Show each hour's state: status, tries, result path, error and provenance."""
+    from wikitop.state import read_states
+
     settings = _settings()
     hours = [format_hour(hour) for hour in _hours(start, end, settings)]
-    with _services(settings) as services:
-        states = services.state.get_many(hours)
+    states = read_states(settings.resolved_state_url, hours)
     rows = [
         state_to_dict(states[hour]) if hour in states else {"hour": hour, "status": "unknown"}
         for hour in hours
@@ -111,6 +128,33 @@ def status(start: str | None, end: str | None, as_json: bool) -> None:
             f"{row['hour']}  {row['status']:<11} tries {row.get('try_count', 0)}/{row.get('max_tries', '-')}"
             f"  {row.get('data_path') or ''}{error}"
         )
+
+
+@main.command()
+@click.argument("hour")
+@click.option(
+    "--domain",
+    default="en",
+    show_default=True,
+    help="Domain code: en (English Wikipedia on desktop), en.m (its mobile site), de, commons.m...",
+)
+@click.option("--limit", type=click.IntRange(1), default=10, show_default=True, help="Rows shown.")
+@click.option("--json", "as_json", is_flag=True, help="The rows as a JSON array, named as the CSV's columns.")
+def top(hour: str, domain: str, limit: int, as_json: bool) -> None:
+    """Show the most viewed pages of one domain code in a computed HOUR (titles as stored).
+
+    Exit code 1 when the hour has no result (compute it with `wikitop run HOUR`), 2 when the hour
+    or the domain code is not valid.
+    """
+    from wikitop.top_pages import domain_pages
+
+    key = format_hour(validate_hour(parse_hour(hour), hour))
+    pages = domain_pages(_stored_pages(_settings(), key), domain, limit, key)
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(page) for page in pages], indent=2, ensure_ascii=False))
+    else:
+        click.echo(f"{domain}, hour {key}: top {len(pages)}")
+        _print_table(pages)
 
 
 @main.command()
@@ -141,6 +185,8 @@ def _iso(moment: datetime) -> str:
 
 
 def _settings() -> Settings:
+    from wikitop.settings import load_settings
+
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -173,6 +219,8 @@ def _fail(message: str) -> NoReturn:
 
 @contextmanager
 def _services(settings: Settings) -> Iterator[Services]:
+    from wikitop.services import build_services
+
     # A backend that cannot be opened raises a WikitopError: _Main prints its one line.
     services = build_services(settings)
     try:
@@ -181,8 +229,40 @@ def _services(settings: Settings) -> Iterator[Services]:
         services.close()
 
 
+def _stored_pages(settings: Settings, hour: str) -> list[RankedPage]:
+    """Every page of the hour's stored result; exit 1 saying how to compute it when it has none."""
+    from wikitop.results import ResultStore, read_csv
+    from wikitop.state import read_states
+    from wikitop.top_pages import ResultNotReadyError, read_result
+
+    state = read_states(settings.resolved_state_url, [hour]).get(hour)
+    if state is None:
+        _fail(f"hour {hour} has no result: it was never computed; compute it with `wikitop run {hour}`")
+    results = ResultStore(settings.resolved_results_url, s3_endpoint_url=settings.s3_endpoint_url)
+    try:
+        return read_csv(read_result(state, results))
+    except ResultNotReadyError as exc:
+        again = " --force" if exc.file_missing else ""
+        _fail(f"{exc}; compute it with `wikitop run {hour}{again}`")
+    except OSError as exc:
+        _fail(f"cannot read the result of hour {hour}: {exc}")
+
+
+def _print_table(pages: list[RankedPage]) -> None:
+    """Rank and views right-aligned, the title last and whole: a long title wraps, nothing shifts."""
+    views_width = max(len("views"), *(len(f"{page.views:,}") for page in pages))
+    rank_width = max(len("rank"), len(str(pages[-1].rank)))
+    click.echo(f"{'rank':>{rank_width}}  {'views':>{views_width}}  page_title")
+    for page in pages:
+        click.echo(f"{page.rank:>{rank_width}}  {page.views:>{views_width},}  {page.page_title}")
+
+
 def _run_hours(hours: list[str], services: Services, force: bool, jobs: int) -> list[HourResult]:
-    progress = Progress(len(hours), enabled=sys.stderr.isatty())
+    from concurrent.futures import ThreadPoolExecutor
+
+    from wikitop.progress import Progress
+
+    progress = Progress(len(hours), terminal=sys.stderr.isatty())
     work: Callable[[str], HourResult] = lambda hour: _run_one(hour, services, force, progress)  # noqa: E731
     with progress, ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="hour") as pool:
         return list(pool.map(work, hours))
@@ -190,8 +270,12 @@ def _run_hours(hours: list[str], services: Services, force: bool, jobs: int) -> 
 
 def _run_one(hour: str, services: Services, force: bool, progress: Progress) -> HourResult:
     """Process one hour, retrying failed attempts as the queue does, until it succeeds or tries run out."""
+    from wikitop.pipeline import Outcome, process_hour
+    from wikitop.queue.followup import retry_delay_s
+
     moment = parse_hour(hour)
-    result = process_hour(moment, services, force=force, progress=progress.add_bytes)
+    count_bytes = progress.counter(hour)
+    result = process_hour(moment, services, force=force, progress=count_bytes)
     # The queue's retry rule, and the download budget's waits; a lasting cause (an unreachable
     # server, a missing mirror directory) is not waited for here: run again once it is fixed.
     while result.outcome in (Outcome.RETRY, Outcome.WAITING) and not result.lasting:
@@ -199,7 +283,7 @@ def _run_one(hour: str, services: Services, force: bool, progress: Progress) -> 
         delay_s = result.wait_s if waiting else retry_delay_s(services.state, hour, services.settings)
         progress.retrying(result, delay_s)
         sleep(delay_s)
-        result = process_hour(moment, services, force=force, progress=progress.add_bytes)
+        result = process_hour(moment, services, force=force, progress=count_bytes)
     progress.hour_done(result)
     return result
 
@@ -262,6 +346,9 @@ def worker(concurrency: int | None, loglevel: str | None, follow: bool | None) -
     --follow, every hour Wikimedia publishes too. Run one per machine; every worker of a machine
     shares its download cap. On SIGTERM running hours finish.
     """
+    from wikitop.logs import configure_logging
+    from wikitop.services import warm_up_waiting
+
     settings = _with_follow(_settings(), follow)
     configure_logging(loglevel or settings.log_level, settings.log_format)
     warm_up_waiting(settings)

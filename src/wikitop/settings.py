@@ -15,13 +15,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from wikitop import __version__
 from wikitop.errors import ConfigError
@@ -35,10 +29,17 @@ DEFAULT_USER_AGENT = f"wikitop/{__version__} (https://github.com/wikitop/wikitop
 MAX_DOWNLOAD_CONCURRENCY = 3
 
 
-class Settings(BaseSettings):
-    """Every setting of wikitop; the README's settings table lists the same names."""
+class Settings(BaseModel):
+    """Every setting of wikitop; the README's settings table lists the same names.
 
-    model_config = SettingsConfigDict(env_prefix="WIKITOP_", env_file=".env", extra="ignore", frozen=True)
+    A plain pydantic model: load_settings gathers its sources. (pydantic-settings did; importing
+    it alone took longer than loading the settings now does: bench/bench_startup.py --parts.)
+    """
+
+    # The defaults below are written valid (tests/test_settings.py passes each through the
+    # validators): validating them again at every start would import what some validators use
+    # (limits, the C engine) into commands that never need it.
+    model_config = ConfigDict(extra="ignore", frozen=True, validate_default=False)
 
     data_dir: Path = Field(Path("./data"), description="root of the defaults below")
     results_url: str = Field("", description="where result files go (default <data dir>/reports)")
@@ -95,28 +96,15 @@ class Settings(BaseSettings):
     @field_validator("engine")
     @classmethod
     def _engine_built(cls, value: str) -> str:
+        if value != "native":
+            return value
         from wikitop.ranking import native
 
-        if value == "native" and not native.AVAILABLE:
+        if not native.AVAILABLE:
             raise ValueError(
                 "the C engine (wikitop._native) is not built: reinstall wikitop with a C compiler"
             )
         return value
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = os.environ.get("WIKITOP_CONFIG")
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
-        if toml_file:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
-        return tuple(sources)
 
     def public_view(self) -> dict[str, str]:
         """Every effective setting as WIKITOP_NAME -> value, with passwords and secret values masked."""
@@ -251,16 +239,14 @@ def load_settings(**overrides: Any) -> Settings:
     deployment's leftover variable should not stop a new version.
     """
     config_file = os.environ.get("WIKITOP_CONFIG")
-    if config_file and not Path(config_file).is_file():
-        raise ConfigError(f"WIKITOP_CONFIG={config_file!r}: no such file (expected a TOML file)")
-    try:
-        toml_keys = list(tomllib.loads(Path(config_file).read_text(encoding="utf-8"))) if config_file else []
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"WIKITOP_CONFIG={config_file!r}: not valid TOML: {exc}") from None
-    for warning in unknown_settings(os.environ, _dotenv_names(Path(".env")), toml_keys, config_file or ""):
+    toml = _toml_values(config_file)
+    dotenv = _dotenv_values(Path(".env"))
+    for warning in unknown_settings(os.environ, list(dotenv), list(toml), config_file or ""):
         print(f"warning: {warning}", file=sys.stderr)
+    # Highest priority last: TOML, then .env, then the environment, then the caller's overrides.
+    values = {**toml, **_prefixed(dotenv), **_prefixed(os.environ), **overrides}
     try:
-        return Settings(**overrides)
+        return Settings(**values)
     except ValidationError as exc:
         problems = "; ".join(
             f"WIKITOP_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']} (got {err.get('input')!r})"
@@ -293,10 +279,31 @@ def unknown_settings(
 _PREFIX = "WIKITOP_"
 
 
-def _dotenv_names(path: Path) -> list[str]:
-    """The variable names of a .env file, if there is one (read the way pydantic-settings reads it)."""
+def _toml_values(config_file: str | None) -> dict[str, Any]:
+    """The settings of the TOML file named by WIKITOP_CONFIG (its keys are the settings' names)."""
+    if not config_file:
+        return {}
+    if not Path(config_file).is_file():
+        raise ConfigError(f"WIKITOP_CONFIG={config_file!r}: no such file (expected a TOML file)")
+    try:
+        return tomllib.loads(Path(config_file).read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"WIKITOP_CONFIG={config_file!r}: not valid TOML: {exc}") from None
+
+
+def _dotenv_values(path: Path) -> dict[str, str]:
+    """The variables of a .env file, if there is one, read by python-dotenv (`export`, quotes, comments)."""
     if not path.is_file():
-        return []
+        return {}
     from dotenv import dotenv_values
 
-    return list(dotenv_values(path))
+    return {name: value for name, value in dotenv_values(path).items() if value is not None}
+
+
+def _prefixed(variables: Mapping[str, str]) -> dict[str, str]:
+    """The WIKITOP_* variables by setting name: WIKITOP_TOP_N -> top_n (names in any case)."""
+    return {
+        name.upper().removeprefix(_PREFIX).lower(): value
+        for name, value in variables.items()
+        if name.upper().startswith(_PREFIX)
+    }

@@ -7,11 +7,11 @@ contract tests (tests/test_state_contract.py). A MongoDB backend would be one mo
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 # What the SQL store reads the time from; tests pass a clock they move forward instead of sleeping.
 Clock = Callable[[], datetime]
@@ -57,6 +57,11 @@ class TaskState:
     worker: str | None = None
     lease_expires_at: datetime | None = None
     provenance: Provenance | None = field(default=None)
+
+
+# A `tasks` row holds these columns: the TaskState's own fields, then its Provenance's, inline.
+_STATE_FIELDS = tuple(f.name for f in fields(TaskState) if f.name != "provenance")
+_PROVENANCE_FIELDS = tuple(f.name for f in fields(Provenance))
 
 
 class StateStore(Protocol):
@@ -182,6 +187,34 @@ def status_after_failed_try(state: TaskState) -> TaskStatus:
     """Return where a failed try leaves a claimed hour: queued while tries remain, else failed."""
     # The one home of the try-count rule: the pipeline and the store's release_expired both use it.
     return TaskStatus.FAILED if state.try_count >= state.max_tries else TaskStatus.QUEUED
+
+
+def state_from_row(values: Mapping[Any, Any]) -> TaskState:
+    """Turn a `tasks` row (column name -> value, timestamps as aware datetimes) into a TaskState."""
+    fields = {name: values[name] for name in _STATE_FIELDS}
+    fields["status"] = TaskStatus(fields["status"])
+    provenance = None
+    if values["blacklist_sha256"] is not None:
+        provenance = Provenance(**{name: values[name] for name in _PROVENANCE_FIELDS})
+    return TaskState(**fields, provenance=provenance)
+
+
+def read_states(url: str, hours: list[str]) -> dict[str, TaskState]:
+    """The states of the hours that exist among `hours`, in the store at `url`: a command's quick read.
+
+    A plain SQLite file at the newest schema is read with the standard library (no SQLAlchemy to
+    import); anything else through the store, which creates or upgrades the database first.
+    """
+    from wikitop.state.sqlite_read import read_sqlite_states
+
+    states = read_sqlite_states(url, hours)
+    if states is not None:
+        return states
+    store = open_state_store(url)
+    try:
+        return store.get_many(hours)
+    finally:
+        store.close()
 
 
 def open_state_store(url: str, *, clock: Clock | None = None) -> StateStore:

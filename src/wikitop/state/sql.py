@@ -19,17 +19,21 @@ if TYPE_CHECKING:
 
 from wikitop.errors import BackendMissingError, ConfigError, UsageError
 from wikitop.hours import format_hour, parse_hour
-from wikitop.state import Clock, Provenance, TaskState, TaskStatus, status_after_failed_try
+from wikitop.state import (
+    Clock,
+    Provenance,
+    TaskState,
+    TaskStatus,
+    state_from_row,
+    status_after_failed_try,
+)
 from wikitop.state.migrations import upgrade_schema
+from wikitop.state.sqlite_read import CHUNK_HOURS, SQLITE_BUSY_TIMEOUT_MS
 
 log = logging.getLogger(__name__)
 
 POSTGRES_INSTALL_HINT = 'pip install "wikitop[postgres]"'
 EXPECTED_URL_FORM = "sqlite:///path/to/state.sqlite3 or postgresql://user:password@host/database"
-# A writer waits this long for another process's write lock; a state write holds it for milliseconds.
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-# Hour lists are cut into chunks this long: both databases cap the bound parameters of one statement.
-CHUNK_HOURS = 500
 # Execution option that makes a SQLite transaction start with BEGIN IMMEDIATE (see _on_sqlite_begin).
 _WRITE = "wikitop_write"
 _SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite"}
@@ -97,8 +101,6 @@ DOWNLOADS = sa.Table(
 BUDGET_WINDOW = timedelta(hours=1)
 # Any constant bigint would do; it serialises the budget's count-then-insert on PostgreSQL.
 _PG_BUDGET_LOCK_KEY = zlib.crc32(b"wikitop.state.downloads")
-_STATE_FIELDS = tuple(f.name for f in dataclasses.fields(TaskState) if f.name != "provenance")
-_PROVENANCE_FIELDS = tuple(f.name for f in dataclasses.fields(Provenance))
 _SELECT_HOUR = sa.select(TASKS).where(TASKS.c.hour == sa.bindparam("hour"))
 
 
@@ -573,13 +575,7 @@ def _filters(status: TaskStatus | None, start: str | None, end: str | None) -> l
 
 def _to_state(row: sa.Row[Any]) -> TaskState:
     """Turn a `tasks` row into a TaskState."""
-    values = row._mapping
-    fields = {name: values[name] for name in _STATE_FIELDS}
-    fields["status"] = TaskStatus(fields["status"])
-    provenance = None
-    if values["blacklist_sha256"] is not None:
-        provenance = Provenance(**{name: values[name] for name in _PROVENANCE_FIELDS})
-    return TaskState(**fields, provenance=provenance)
+    return state_from_row(row._mapping)
 
 
 def _checked_hour(hour: str) -> str:

@@ -13,7 +13,8 @@ from werkzeug.wsgi import LimitedStream
 
 from wikitop.errors import StateUnavailableError, UsageError
 from wikitop.state.outage import STATE_OUTAGES, describe_outage
-from wikitop.web.hour_requests import ResultNotReadyError, TaskNotFoundError
+from wikitop.top_pages import ResultNotReadyError
+from wikitop.web.hour_requests import TaskNotFoundError
 
 ErrorResponse = tuple[dict[str, Any], int, ResponseHeaderType]
 # The OpenAPI schema of every error body.

@@ -20,6 +20,7 @@ from wikitop.results import ResultStore, read_csv
 from wikitop.services import ask_hours
 from wikitop.settings import Settings, mask_url_password
 from wikitop.state import StateStore, TaskState, TaskStatus
+from wikitop.top_pages import ResultNotReadyError, read_result
 from wikitop.web.readiness import failure_reason, probe_dependency
 
 log = logging.getLogger(__name__)
@@ -32,10 +33,6 @@ TOP_CACHE_HOURS = 4
 
 class TaskNotFoundError(WikitopError):
     """The hour was never asked for: it has no task state."""
-
-
-class ResultNotReadyError(WikitopError):
-    """The hour has a task but no stored result (not computed yet, failed, or the file is gone)."""
 
 
 @dataclass(frozen=True)
@@ -152,17 +149,12 @@ class HourRequests:
     def read_csv(self, hour_text: str) -> tuple[TaskState, bytes]:
         """Return the hour's state and its stored result file; ResultNotReadyError when it has none."""
         state = self.get(hour_text)
-        if state.status is not TaskStatus.SUCCESS:
-            raise ResultNotReadyError(
-                f"hour {state.hour} has no result: its status is {state.status.value}"
-                + (f" ({state.error})" if state.error else "")
-            )
         try:
-            return state, self.results.read(parse_hour(state.hour))
-        except FileNotFoundError:
-            raise ResultNotReadyError(
-                f"hour {state.hour} is marked success but its result file is missing: ask again with force"
-            ) from None
+            return state, read_result(state, self.results)
+        except ResultNotReadyError as exc:
+            if not exc.file_missing:
+                raise
+            raise ResultNotReadyError(f"{exc}: ask again with force", state) from None
 
     def top(
         self, hour_text: str, domain: str | None, limit: int | None

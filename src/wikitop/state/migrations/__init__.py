@@ -19,11 +19,10 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
 from wikitop.errors import WikitopError
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
     from alembic.config import Config
 
 # Not Alembic's default `alembic_version`: the state may share a PostgreSQL database with another
@@ -51,6 +50,7 @@ def upgrade_schema(engine: sa.Engine) -> None:
     """Bring the schema to the newest revision inside one transaction, one process at a time."""
     if _current_revision(engine) == HEAD_REVISION:
         return
+    import sqlalchemy as sa
     from alembic import command
     from alembic.util import CommandError
 
@@ -72,6 +72,9 @@ def upgrade_schema(engine: sa.Engine) -> None:
 
 def _current_revision(engine: sa.Engine) -> str | None:
     """Return the revision recorded in the version table, or None when there is none yet."""
+    # Imported here: wikitop.state.sqlite_read reads VERSION_TABLE and HEAD_REVISION without SQLAlchemy.
+    import sqlalchemy as sa
+
     try:
         with engine.connect() as connection:
             return connection.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
