@@ -18,7 +18,7 @@ from support.dumpgen import DumpSpec
 from support.queues import RecordingQueue
 from support.reference import reference_rank
 from support.workspace import Workspace
-from wikitop import cli
+from wikitop import pipeline
 from wikitop.queue.followup import retry_countdown_s
 
 
@@ -123,7 +123,7 @@ def test_run_waits_between_tries_as_the_queue_does(
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     waits: list[float] = []
     # The clock is the only stand-in: the waits are recorded instead of slept.
-    monkeypatch.setattr(cli, "sleep", waits.append, raising=False)
+    monkeypatch.setattr(pipeline, "sleep", waits.append)
 
     result = workspace.run("run", "2020010115", WIKITOP_MAX_TRIES="3", WIKITOP_RETRY_BACKOFF_S="7")
 

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from support.dumpgen import DumpSpec
 from support.server import FakeWikimedia, Fault
 from support.workspace import Workspace
-from wikitop import cli
+from wikitop import pipeline
 from wikitop.download import DownloadSlots, HttpFetcher
 from wikitop.errors import HostUnreachableError
 from wikitop.hours import parse_hour
@@ -84,7 +84,7 @@ def test_offline_hours_fail_at_once_and_say_why(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     waits: list[float] = []
-    monkeypatch.setattr(cli, "sleep", waits.append)
+    monkeypatch.setattr(pipeline, "sleep", waits.append)
     result = workspace.run(
         "run", H15, "2020010116", WIKITOP_DUMPS_URL=UNRESOLVABLE_DUMPS, WIKITOP_BLACKLIST_URL=""
     )
@@ -125,7 +125,7 @@ def test_a_missing_mirror_directory_is_a_configuration_error(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     waits: list[float] = []
-    monkeypatch.setattr(cli, "sleep", waits.append)
+    monkeypatch.setattr(pipeline, "sleep", waits.append)
     mistyped = workspace.root / "mirorr"
     result = workspace.run("run", H15, WIKITOP_DUMPS_URL=str(mistyped))
     assert result.exit_code == 1

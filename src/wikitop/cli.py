@@ -8,7 +8,6 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from time import sleep
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -269,21 +268,12 @@ def _run_hours(hours: list[str], services: Services, force: bool, jobs: int) -> 
 
 
 def _run_one(hour: str, services: Services, force: bool, progress: Progress) -> HourResult:
-    """Process one hour, retrying failed attempts as the queue does, until it succeeds or tries run out."""
-    from wikitop.pipeline import Outcome, process_hour
-    from wikitop.queue.followup import retry_delay_s
+    """Process one hour until it is done or failed for good, saying on stderr why it waits."""
+    from wikitop.pipeline import settle_hour
 
-    moment = parse_hour(hour)
-    count_bytes = progress.counter(hour)
-    result = process_hour(moment, services, force=force, progress=count_bytes)
-    # The queue's retry rule, and the download budget's waits; a lasting cause (an unreachable
-    # server, a missing mirror directory) is not waited for here: run again once it is fixed.
-    while result.outcome in (Outcome.RETRY, Outcome.WAITING) and not result.lasting:
-        waiting = result.outcome is Outcome.WAITING
-        delay_s = result.wait_s if waiting else retry_delay_s(services.state, hour, services.settings)
-        progress.retrying(result, delay_s)
-        sleep(delay_s)
-        result = process_hour(moment, services, force=force, progress=count_bytes)
+    result = settle_hour(
+        parse_hour(hour), services, force=force, progress=progress.counter(hour), on_retry=progress.retrying
+    )
     progress.hour_done(result)
     return result
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from time import sleep
 from typing import TYPE_CHECKING, TypeVar
 
 from wikitop.blacklist import Blacklist
@@ -24,6 +26,7 @@ from wikitop.errors import (
 from wikitop.hours import format_hour
 from wikitop.logs import log_context
 from wikitop.metrics import metrics
+from wikitop.queue.followup import retry_delay_s
 from wikitop.ranking import rank_stream
 from wikitop.recording import (
     Heartbeat,
@@ -89,6 +92,32 @@ def is_fresh(state: TaskState | None, blacklist: Blacklist, top_n: int) -> bool:
         and state.provenance.blacklist_sha256 == blacklist.sha256
         and state.provenance.top_n == top_n
     )
+
+
+def settle_hour(
+    hour: datetime,
+    services: Services,
+    *,
+    force: bool = False,
+    progress: ProgressCallback | None = None,
+    on_retry: Callable[[HourResult, float], None] | None = None,
+) -> HourResult:
+    """Process an hour until it is done or failed for good, waiting between tries as the queue would.
+
+    The one loop of `wikitop run` and of the Spark job: the queue's retry rule after a failed try,
+    the download budget's waits; a lasting cause (an unreachable server, a missing mirror
+    directory) is not waited for: the hour is reported, to be run again once the cause is fixed.
+    `on_retry(result, delay_s)` hears of each wait before it starts.
+    """
+    result = process_hour(hour, services, force=force, progress=progress)
+    while result.outcome in (Outcome.RETRY, Outcome.WAITING) and not result.lasting:
+        waiting = result.outcome is Outcome.WAITING
+        delay_s = result.wait_s if waiting else retry_delay_s(services.state, result.hour, services.settings)
+        if on_retry is not None:
+            on_retry(result, delay_s)
+        sleep(delay_s)
+        result = process_hour(hour, services, force=force, progress=progress)
+    return result
 
 
 def process_hour(

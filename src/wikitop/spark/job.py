@@ -14,15 +14,13 @@ import sys
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from functools import partial
-from time import sleep
 from typing import Any
 
 from wikitop.blacklist import Blacklist
 from wikitop.dumps import is_remote
 from wikitop.errors import BackendMissingError, WikitopError
 from wikitop.hours import parse_hour
-from wikitop.pipeline import HourResult, Outcome, is_fresh, process_hour
-from wikitop.queue.followup import retry_delay_s
+from wikitop.pipeline import HourResult, Outcome, is_fresh, settle_hour
 from wikitop.services import Services, ask_hours, build_services
 from wikitop.settings import Settings
 
@@ -151,15 +149,9 @@ def compute_hours(settings: Settings, force: bool, keys: Iterable[str]) -> Itera
 
 
 def _compute_hour(key: str, services: Services, force: bool) -> HourResult:
-    """Process one hour, retrying failed attempts as `wikitop run` does, until it is done or tries run out."""
-    moment = parse_hour(key)
+    """Process one hour until it is done or failed for good, as `wikitop run` does."""
     try:
-        result = process_hour(moment, services, force=force)
-        while result.outcome in (Outcome.RETRY, Outcome.WAITING) and not result.lasting:
-            waiting = result.outcome is Outcome.WAITING
-            sleep(result.wait_s if waiting else retry_delay_s(services.state, key, services.settings))
-            result = process_hour(moment, services, force=force)
+        return settle_hour(parse_hour(key), services, force=force)
     except WikitopError as exc:
         # The state store is down: the hour keeps its state; the other hours of the job still land.
         return HourResult(key, Outcome.FAILED, error=str(exc))
-    return result
