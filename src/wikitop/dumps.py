@@ -13,11 +13,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
-from isal import igzip, igzip_threaded
+from isal import igzip
 
 from wikitop.download import BodyReader, HttpFetcher, ProgressCallback
 from wikitop.errors import CorruptDumpError, DumpNotPublishedError, HostUnreachableError, MirrorNotFoundError
 from wikitop.hours import dump_path
+from wikitop.inflate import open_gzip_file
 
 T = TypeVar("T")
 StreamOpener = Callable[[], BinaryIO]
@@ -31,12 +32,6 @@ def is_remote(url: str) -> bool:
 def local_path(url: str) -> Path:
     """Turn a local location (a path or a file:// URL) into a Path."""
     return Path(url.removeprefix("file://"))
-
-
-def open_gzip_file(path: Path) -> BinaryIO:
-    """Open a gzip file for reading, inflated by ISA-L on a background thread."""
-    stream: BinaryIO = igzip_threaded.open(path, "rb", threads=1)  # type: ignore[no-untyped-call]
-    return stream
 
 
 class DumpSource:
