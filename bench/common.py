@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from wikitop.hours import dump_path
@@ -26,17 +26,39 @@ def realistic_dump(lines: int, domains: int, seed: int) -> Path:
     path = mirror / dump_path(HOUR)
     if not path.exists():
         print(f"generating {lines:,} lines into {path} ...", file=sys.stderr)
-        partial = path.with_name(path.name + ".part")
-        # In a child process: generating takes hundreds of MiB, and every later child's ru_maxrss
-        # starts at this process's peak RSS, which would inflate the figures of `timed`.
-        generate = [sys.executable, "-c", _GENERATE, str(partial), str(lines), str(domains), str(seed)]
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
-        }
-        subprocess.run(generate, check=True, env=env)
-        partial.replace(path)
+        _generate(path, lines, domains, seed)
     return path
+
+
+def realistic_mirror(hours: int, domains: int = 1500) -> tuple[Path, list[datetime]]:
+    """Generate (once, then reuse) `hours` consecutive realistic hours from HOUR's day in one mirror.
+
+    Hour i has 5.4M + i * 40k lines (5.4M-5.7M, as real hours of 2020) and its own seed, so that
+    no two hours are the same file.
+    """
+    mirror = CACHE / f"range-{hours}-{domains}"
+    moments = [HOUR.replace(hour=0) + timedelta(hours=i) for i in range(hours)]
+    for i, moment in enumerate(moments):
+        path = mirror / dump_path(moment)
+        if not path.exists():
+            lines, seed = 5_400_000 + i * 40_000, 100 + i
+            print(f"generating {lines:,} lines into {path} ...", file=sys.stderr)
+            _generate(path, lines, domains, seed)
+    return mirror, moments
+
+
+def _generate(path: Path, lines: int, domains: int, seed: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    # In a child process: generating takes hundreds of MiB, and every later child's ru_maxrss
+    # starts at this process's peak RSS, which would inflate the figures of `timed`.
+    generate = [sys.executable, "-c", _GENERATE, str(partial), str(lines), str(domains), str(seed)]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
+    }
+    subprocess.run(generate, check=True, env=env)
+    partial.replace(path)
 
 
 _GENERATE = """

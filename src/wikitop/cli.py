@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -94,6 +95,9 @@ def run(start: str | None, end: str | None, force: bool, jobs: int | None) -> No
     with _services(settings) as services:
         # An unreachable blacklist fails the whole range at once, in one line (see _Main).
         services.blacklists.get()
+        # What is loaded by now (modules, settings, the blacklist) lives as long as the process: out
+        # of the collector's sight, its collections stop walking it again and again (4% of a range's CPU).
+        gc.freeze()
         asked = ask_hours(services.state, hours, settings.max_tries, force)
         # This process is the worker: it visits every hour, not only those to dispatch, because
         # process_hour also recomputes stale results and reports the fresh ones as cached.

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from fsspec.utils import get_protocol
-from isal import igzip, igzip_threaded
+from isal import igzip
 
 from wikitop.download import BodyReader, HttpFetcher, ProgressCallback
 from wikitop.errors import (
@@ -28,6 +28,7 @@ from wikitop.errors import (
     WikitopError,
 )
 from wikitop.hours import dump_path
+from wikitop.inflate import open_gzip_file
 from wikitop.results import fsspec_options, open_filesystem
 
 T = TypeVar("T")
@@ -49,12 +50,6 @@ def is_object_store(url: str) -> bool:
 def local_path(url: str) -> Path:
     """Turn a local location (a path or a file:// URL) into a Path."""
     return Path(url.removeprefix("file://"))
-
-
-def open_gzip_file(path: Path) -> BinaryIO:
-    """Open a gzip file for reading, inflated by ISA-L on a background thread."""
-    stream: BinaryIO = igzip_threaded.open(path, "rb", threads=1)  # type: ignore[no-untyped-call]
-    return stream
 
 
 class DumpSource:

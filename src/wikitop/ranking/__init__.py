@@ -7,8 +7,8 @@ Two engines give one answer (tests/test_ranking.py checks both against the same 
 - `arrow` (`ranking/arrow.py`): the general path for dumps in any order (aggregate every row, then
   rank), and the sorted path when the C extension was not built (no compiler at install time).
 With `engine="auto"`, the native engine runs when it is built; the first key out of order sends the
-hour, from its start, to the general path. The gzip stream is inflated by ISA-L on a helper thread,
-so inflating and ranking use both cores.
+hour, from its start, to the general path. The gzip stream is inflated by ISA-L (`wikitop.inflate`)
+on a helper thread when a core is free, so inflating and ranking one hour use both cores.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from isal import igzip_threaded
-
 from wikitop.blacklist import Blacklist
 from wikitop.errors import CorruptDumpError
+from wikitop.inflate import open_gzip_file
 from wikitop.ranking import native
 from wikitop.ranking.rows import RankedPage, Ranking, Tally
 
@@ -41,11 +40,7 @@ def rank_dump(
     if path.stat().st_size == 0:
         raise CorruptDumpError(f"{path} is empty: not a gzip stream")
 
-    def open_stream() -> BinaryIO:
-        stream: BinaryIO = igzip_threaded.open(path, "rb", threads=1)  # type: ignore[no-untyped-call]
-        return stream
-
-    return rank_stream(open_stream, blacklist, top_n, chunk_bytes, engine)
+    return rank_stream(lambda: open_gzip_file(path), blacklist, top_n, chunk_bytes, engine)
 
 
 def rank_stream(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import BinaryIO
 
@@ -36,8 +37,12 @@ def rank_sorted(
     return tally
 
 
+@functools.lru_cache(maxsize=2)
 def blacklist_keys(blacklist: Blacklist) -> list[bytes]:
-    """The blacklist as the C engine takes it: `domain + b" " + title` (domains hold no space)."""
+    """The blacklist as the C engine takes it: `domain + b" " + title` (domains hold no space).
+
+    Built once per blacklist and process (0.04 s for the real one), not once per hour.
+    """
     return [domain + b" " + title for domain, title in blacklist.pairs]
 
 
