@@ -8,8 +8,9 @@
  * line), so summing equal adjacent keys is the only sum needed and memory stays at N rows per domain.
  * The first key that decreases stops the pass: the caller then ranks the hour again on the general
  * path, a Ranker made with any_order=True, which sums every key in a hash table (its memory grows
- * with the distinct keys of the hour, ~28 bytes each plus the title) and ranks them at finish(). Keys holding a space (only possible inside quotes)
- * are handed back to Python as side rows, exactly as the Arrow path sets them aside.
+ * with the distinct keys of the hour, ~28 bytes each plus the title) and ranks them at finish().
+ * Keys holding a space (only possible inside quotes) are handed back to Python as side rows,
+ * exactly as the Arrow path sets them aside.
  *
  * Misuse is a Python exception, never a crash: every entry point checks the object first (made but
  * not initialised, unusable after a MemoryError, busy in another thread), with the GIL held, so the
