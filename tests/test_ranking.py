@@ -589,6 +589,38 @@ def test_sorted_dump_is_ranked_in_one_pass(engine: Engine, quoted_rate: float) -
     assert as_result(ranking) == reference_rank(data, blacklist, 25)
 
 
+def test_whole_line_sorted_dump_with_duplicates_stays_on_the_c_engines_one_pass() -> None:
+    """Sorted by whole line, a repeated key's lines sit next to each other: the C engine sums them
+    there instead of sending the hour to the general path."""
+    require_native_engine()
+    spec = DumpSpec(lines=5_000, domains=20, seed=5, quoted_rate=0.0, percent_rate=0.2)
+    plain = [line.encode("utf-8", "surrogateescape") for line in generate_lines(spec)]
+    rng = random.Random(5)
+    again = [line.rsplit(b" ", 2)[0] + b" %d 0" % rng.randrange(10_000) for line in rng.sample(plain, 2_000)]
+    data = lines(*sorted(plain + again))
+    blacklist = sampled_blacklist(data, 5)
+    expected = reference_rank(data, blacklist, 25)
+    # The repeats matter: without their sums the answer would differ.
+    assert expected != reference_rank(lines(*sorted(plain)), blacklist, 25)
+    for chunk_bytes in (4_096, 7):
+        opener = CountingOpener(data)
+        ranking = rank_stream(opener, Blacklist.parse(blacklist), 25, chunk_bytes, "native")
+        assert opener.opened == 1
+        assert as_result(ranking) == expected
+
+
+def test_sums_past_int64_are_exact_and_past_64_bits_fail_the_hour_clearly() -> None:
+    require_native_engine()
+    most = f"{2**63 - 1}"
+    adjacent = lines("de B 1 0", f"en A {most} 0", f"en A {most} 0")  # the sorted path's sum
+    apart = lines(f"en A {most} 0", "de B 1 0", f"en A {most} 0")  # the general path's sum
+    for data in (adjacent, apart):
+        assert engine_stream(data, b"", 5, "native") == reference_rank(data, b"", 5)
+        assert engine_stream(data, b"", 5, "native")[0][1] == ("en", 1, "A", 2**64 - 2)
+        with pytest.raises(CorruptDumpError, match=r"summed views exceed 2\*\*64 - 1"):
+            engine_stream(data + lines(f"en A {most} 0"), b"", 5, "native")
+
+
 def test_dump_out_of_order_is_read_again_by_the_general_path(engine: Engine) -> None:
     data = lines("en B 5 0", "en C 3 0", "de X 9 0", "en A 4 0")
     opener = CountingOpener(data)

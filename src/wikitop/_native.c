@@ -3,11 +3,14 @@
  *
  * Ranker makes one pass over the uncompressed bytes, with the GIL released: split each line on single spaces
  * (quoted fields are unquoted as wikitop.ranking.arrow_parse.split_line does), validate the views, check that
- * (domain, title) keys strictly increase, and keep the top N rows of the current domain run,
- * skipping blacklisted pairs. Strictly increasing keys cannot repeat, so no sums are needed and
- * memory stays at N rows per domain. The first key out of order stops the pass: the caller then
- * ranks the hour with the general (Arrow) path. Keys holding a space (only possible inside quotes)
- * are handed back to Python as side rows, exactly as the Arrow path sets them aside.
+ * (domain, title) keys never decrease, and keep the top N rows of the current domain run,
+ * skipping blacklisted pairs. A key can then repeat only right after itself (a file sorted by whole
+ * line), so summing equal adjacent keys is the only sum needed and memory stays at N rows per domain.
+ * The first key that decreases stops the pass: the caller then ranks the hour again on the general
+ * path, a Ranker made with any_order=True, which sums every key in a hash table (its memory grows
+ * with the distinct keys of the hour, ~28 bytes each plus the title) and ranks them at finish().
+ * Keys holding a space (only possible inside quotes) are handed back to Python as side rows,
+ * exactly as the Arrow path sets them aside.
  *
  * Misuse is a Python exception, never a crash: every entry point checks the object first (made but
  * not initialised, unusable after a MemoryError, busy in another thread), with the GIL held, so the
@@ -20,6 +23,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #define INT64_MAX_U ((uint64_t)INT64_MAX)
 
@@ -189,6 +195,41 @@ typedef struct {
     uint64_t views;
 } SideRow;
 
+/* Any-order mode keeps every key once: records [Record, title bytes] back to back in an arena (8-byte
+ * aligned), found through an open-addressing table of slots `hash tag << 32 | (record offset / 8 + 1)`
+ * (0: empty). A slot's position is its tag's top bits, so growing the table never hashes a key again.
+ * Domain codes are interned the same way in a table of their own, so a key costs its title and ~28
+ * bytes (a 16-byte record head, padding, and its slot at most 70% full). */
+#define TALLY_AHEAD 8
+
+typedef struct {
+    uint64_t views;  /* a key: its summed views; a domain code: its index */
+    uint32_t domain; /* a key: its domain code's index */
+    uint32_t len;    /* the bytes that follow */
+} Record;
+
+typedef struct {
+    Buf arena;
+    uint64_t *slots;
+    unsigned bits; /* the table has 1 << bits slots */
+    size_t count;
+} Table;
+
+typedef struct {
+    Table keys, domains;
+    uint32_t *domain_slots; /* domain index -> its record offset / 8 in domains.arena */
+    size_t domain_count, domain_cap;
+    size_t last_domain; /* the previous row's domain index (rows of one domain often follow each other) */
+    int have_last;
+    /* Keys hashed, their slot prefetched, waiting a few rows to be added (see tally_key). */
+    struct {
+        uint64_t hash, views;
+        uint32_t domain;
+        Buf title;
+    } ahead[TALLY_AHEAD];
+    size_t ahead_count, ahead_next;
+} Tallied;
+
 /* What an entry point may do with the object; tp_alloc zeroes it, so a new object is RANKER_NEW. */
 typedef enum {
     RANKER_NEW = 0, /* made by Ranker.__new__ alone: nothing allocated, nothing to rank with */
@@ -211,6 +252,7 @@ typedef struct {
     size_t prev_domain_len, prev_title_len;
     int have_prev;
     Buf prev_key;
+    uint64_t prev_views; /* the previous key's views, summed over equal adjacent keys: offered once it changes */
     /* The current domain run and its top rows. */
     Buf run_domain;
     int have_run, run_checked;
@@ -223,6 +265,9 @@ typedef struct {
     size_t side_count, side_cap;
     long long lines_read, lines_skipped;
     int out_of_order, finished;
+    int any_order;  /* Ranker(..., any_order=True): sum every key in `tallied`, then rank (the general path) */
+    int overflow;   /* a key's summed views went past 2**64 - 1 */
+    Tallied tallied;
 } Ranker;
 
 static void free_entries(Entry *entries, size_t count) {
@@ -463,7 +508,263 @@ static int own_prev_key(Ranker *r) {
 }
 
 /* One ordered record: check the order, switch runs on a new domain, offer the row. */
+/* ---- any-order mode: every key's sum in a hash table, then the top N of each domain --------- */
+
+/* Add `views` to a sum; 1 (and the sum unchanged) when it would pass 2**64 - 1. */
+static int add_views(uint64_t *sum, uint64_t views) {
+    if (views > UINT64_MAX - *sum) return 1;
+    *sum += views;
+    return 0;
+}
+
+static size_t record_size(size_t len) { return (sizeof(Record) + len + 7) & ~(size_t)7; }
+
+static Record *record_at(const Table *t, size_t slot_value) {
+    return (Record *)(t->arena.data + ((size_t)(uint32_t)slot_value - 1) * 8);
+}
+
+static uint64_t key_hash(uint32_t domain, const char *p, size_t n) {
+    uint64_t h = hash_bytes(p, n) ^ ((uint64_t)domain * 0x9E3779B97F4A7C15ULL);
+    h ^= h >> 33; /* murmur3's finalizer: the tag's top bits pick the slot */
+    h *= 0xff51afd7ed558ccdULL;
+    return h ^ (h >> 33);
+}
+
+/* Every row probes a random slot: with 4 KiB pages, a table of tens of MiB misses the TLB on nearly
+ * each one. Huge pages, where the kernel offers them on request, take most of that cost away. */
+static void ask_huge_pages(void *p, size_t n) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t start = ((uintptr_t)p + huge - 1) & ~(huge - 1), end = ((uintptr_t)p + n) & ~(huge - 1);
+    if (end > start) (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
+static int table_grow(Table *t) {
+    unsigned bits = t->slots ? t->bits + 1 : 12;
+    if (bits > 32) return -1;
+    size_t size = (size_t)1 << bits, mask = size - 1;
+    uint64_t *slots = calloc(size, sizeof(uint64_t));
+    if (!slots) return -1;
+    ask_huge_pages(slots, size * sizeof(uint64_t));
+    for (size_t i = 0; t->slots && i < ((size_t)1 << t->bits); i++) {
+        uint64_t s = t->slots[i];
+        if (!s) continue;
+        size_t j = (size_t)((s >> 32) >> (32 - bits));
+        while (slots[j]) j = (j + 1) & mask;
+        slots[j] = s;
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->bits = bits;
+    return 0;
+}
+
+/* The record of (domain, bytes), added with `views` when absent (*added = 1); NULL when out of memory. */
+static Record *table_add_hashed(Table *t, uint64_t h, uint32_t domain, const char *p, size_t n, uint64_t views,
+                                int *added) {
+    if ((!t->slots || (t->count + 1) * 10 > ((size_t)7 << t->bits)) && table_grow(t)) return NULL;
+    uint32_t tag = (uint32_t)(h >> 32);
+    size_t mask = ((size_t)1 << t->bits) - 1, i = tag >> (32 - t->bits);
+    for (; t->slots[i]; i = (i + 1) & mask) {
+        if ((uint32_t)(t->slots[i] >> 32) != tag) continue;
+        Record *rec = record_at(t, t->slots[i]);
+        if (rec->domain == domain && rec->len == n && memcmp(rec + 1, p, n) == 0) {
+            *added = 0;
+            return rec;
+        }
+    }
+    size_t offset = t->arena.len, size = record_size(n);
+    if (offset / 8 + 1 > UINT32_MAX || n > UINT32_MAX || buf_reserve(&t->arena, offset + size)) return NULL;
+    Record *rec = (Record *)(t->arena.data + offset);
+    *rec = (Record){views, domain, (uint32_t)n};
+    memcpy(rec + 1, p, n);
+    t->arena.len = offset + size;
+    t->slots[i] = ((uint64_t)tag << 32) | (offset / 8 + 1);
+    t->count++;
+    *added = 1;
+    return rec;
+}
+
+static Record *table_find_or_add(Table *t, uint32_t domain, const char *p, size_t n, uint64_t views, int *added) {
+    return table_add_hashed(t, key_hash(domain, p, n), domain, p, n, views, added);
+}
+
+static void table_free(Table *t) {
+    buf_free(&t->arena);
+    free(t->slots);
+    t->slots = NULL;
+    t->bits = 0;
+    t->count = 0;
+}
+
+static Record *domain_record(const Tallied *t, size_t index) {
+    return record_at(&t->domains, t->domain_slots[index]);
+}
+
+/* The index of a domain code, interned on first sight; -1 when out of memory. */
+static int64_t domain_index(Tallied *t, const char *d, size_t dl) {
+    if (t->have_last) {
+        Record *last = domain_record(t, t->last_domain);
+        if (last->len == dl && memcmp(last + 1, d, dl) == 0) return (int64_t)t->last_domain;
+    }
+    int added;
+    Record *rec = table_find_or_add(&t->domains, UINT32_MAX, d, dl, t->domain_count, &added);
+    if (!rec) return -1;
+    if (added) {
+        if (reserve_one((void **)&t->domain_slots, &t->domain_cap, t->domain_count, sizeof(uint32_t))) return -1;
+        t->domain_slots[t->domain_count++] = (uint32_t)(((char *)rec - t->domains.arena.data) / 8 + 1);
+    }
+    t->last_domain = (size_t)rec->views;
+    t->have_last = 1;
+    return (int64_t)rec->views;
+}
+
+static void tallied_free(Tallied *t) {
+    for (size_t i = 0; i < TALLY_AHEAD; i++) buf_free(&t->ahead[i].title);
+    table_free(&t->keys);
+    table_free(&t->domains);
+    free(t->domain_slots);
+    memset(t, 0, sizeof(*t));
+}
+
+static int add_key(Ranker *r, uint64_t h, uint32_t domain, const char *t, size_t tl, uint64_t views) {
+    int added;
+    Record *rec = table_add_hashed(&r->tallied.keys, h, domain, t, tl, views, &added);
+    if (!rec) return -1;
+    if (!added && add_views(&rec->views, views)) r->overflow = 1;
+    return 0;
+}
+
+/* Nearly every row probes a random slot of a table far larger than the caches: the key is hashed and
+ * its slot prefetched now, and added TALLY_AHEAD rows later, when the slot has arrived. */
+static int tally_key(Ranker *r, const char *d, size_t dl, const char *t, size_t tl, uint64_t views) {
+    Tallied *tallied = &r->tallied;
+    int64_t domain = domain_index(tallied, d, dl);
+    if (domain < 0) return -1;
+    uint64_t h = key_hash((uint32_t)domain, t, tl);
+    Table *keys = &tallied->keys;
+#if defined(__GNUC__)
+    if (keys->slots) __builtin_prefetch(&keys->slots[(uint32_t)(h >> 32) >> (32 - keys->bits)]);
+#endif
+    size_t at = tallied->ahead_next;
+    if (tallied->ahead_count == TALLY_AHEAD) {
+        Buf *title = &tallied->ahead[at].title;
+        if (add_key(r, tallied->ahead[at].hash, tallied->ahead[at].domain, title->data, title->len,
+                    tallied->ahead[at].views))
+            return -1;
+    } else {
+        tallied->ahead_count++;
+    }
+    if (buf_set(&tallied->ahead[at].title, t, tl)) return -1;
+    tallied->ahead[at].hash = h;
+    tallied->ahead[at].views = views;
+    tallied->ahead[at].domain = (uint32_t)domain;
+    tallied->ahead_next = (at + 1) % TALLY_AHEAD;
+    return 0;
+}
+
+/* Add the keys still waiting in the prefetch ring. */
+static int drain_ahead(Ranker *r) {
+    Tallied *t = &r->tallied;
+    for (size_t i = 0; i < t->ahead_count; i++) {
+        if (add_key(r, t->ahead[i].hash, t->ahead[i].domain, t->ahead[i].title.data, t->ahead[i].title.len,
+                    t->ahead[i].views))
+            return -1;
+    }
+    t->ahead_count = 0;
+    return 0;
+}
+
+/* Blacklist lookup for any domain (is_blacklisted is the current run's). */
+static int pair_listed(Ranker *r, const char *domain, size_t dl, const char *title, size_t len) {
+    Buf *key = &r->lookup;
+    if (buf_reserve(key, dl + 1 + len + 1)) return -1;
+    memcpy(key->data, domain, dl);
+    key->data[dl] = ' ';
+    size_t at = dl + 1 + percent_decode_into(key->data + dl + 1, title, len);
+    return keyset_contains(&r->pairs, key->data, at);
+}
+
+typedef struct {
+    Entry *items; /* a heap, worst row at the root (see is_worse); titles point into the arena */
+    size_t count, cap;
+} Top;
+
+/* Offer a summed key to its domain's top N. Keys come in no order, so ties compare titles. */
+static int offer_tallied(Ranker *r, Top *top, Entry row, const Record *domain, int checked) {
+    int full = top->count == r->top_n;
+    if (full && !is_worse(&top->items[0], &row)) return 0;
+    if (checked) {
+        int listed = pair_listed(r, (const char *)(domain + 1), domain->len, row.title, row.len);
+        if (listed) return listed < 0 ? -1 : 0;
+    }
+    if (full) {
+        top->items[0] = row;
+        sift_down(top->items, top->count, 0);
+        return 0;
+    }
+    if (reserve_one((void **)&top->items, &top->cap, top->count, sizeof(Entry))) return -1;
+    top->items[top->count] = row;
+    sift_up(top->items, top->count++);
+    return 0;
+}
+
+/* Hand each domain's top N to r->runs, titles copied out of the arena. */
+static int emit_tops(Ranker *r, const Top *tops) {
+    for (size_t i = 0; i < r->tallied.domain_count; i++) {
+        if (!tops[i].count) continue;
+        if (reserve_one((void **)&r->runs, &r->run_cap, r->run_count, sizeof(Run))) return -1;
+        Record *domain = domain_record(&r->tallied, i);
+        Run *run = &r->runs[r->run_count];
+        *run = (Run){copy_bytes((const char *)(domain + 1), domain->len), domain->len,
+                     malloc(tops[i].count * sizeof(Entry)), 0};
+        r->run_count++; /* from here, free_pending frees what the run holds */
+        if (!run->domain || !run->entries) return -1;
+        for (size_t j = 0; j < tops[i].count; j++) {
+            Entry row = tops[i].items[j];
+            row.title = copy_bytes(row.title, row.len);
+            if (!row.title) return -1;
+            run->entries[run->count++] = row;
+        }
+    }
+    return 0;
+}
+
+/* The end of an any-order pass: rank every summed key, then free the table. */
+static int rank_tallied(Ranker *r) {
+    if (drain_ahead(r)) return -1;
+    Tallied *t = &r->tallied;
+    size_t n = t->domain_count;
+    Top *tops = calloc(n ? n : 1, sizeof(Top));
+    char *checked = calloc(n ? n : 1, 1);
+    int failed = !tops || !checked;
+    for (size_t i = 0; !failed && i < n; i++) {
+        Record *domain = domain_record(t, i);
+        checked[i] = (char)keyset_contains(&r->domains, (const char *)(domain + 1), domain->len);
+    }
+    for (size_t offset = 0; !failed && offset < t->keys.arena.len;) {
+        Record *rec = (Record *)(t->keys.arena.data + offset);
+        Entry row = {rec->views, (char *)(rec + 1), rec->len};
+        failed = offer_tallied(r, &tops[rec->domain], row, domain_record(t, rec->domain), checked[rec->domain]);
+        offset += record_size(rec->len);
+    }
+    if (!failed) failed = emit_tops(r, tops);
+    for (size_t i = 0; tops && i < n; i++) free(tops[i].items);
+    free(tops);
+    free(checked);
+    tallied_free(t);
+    return failed ? -1 : 0;
+}
+
+/* One record: in any-order mode, add it to its key's sum. Otherwise check the order (an equal
+ * adjacent key adds to the previous key's sum), offer the previous key once the key changes, switch
+ * runs on a new domain. */
 static int take_record(Ranker *r, const char *d, size_t dl, const char *t, size_t tl, uint64_t views, int volatile_key) {
+    if (r->any_order) return tally_key(r, d, dl, t, tl, views);
     int same_domain = 0;
     if (r->have_prev) {
         int c = compare_bytes(d, dl, r->prev_domain, r->prev_domain_len);
@@ -471,20 +772,23 @@ static int take_record(Ranker *r, const char *d, size_t dl, const char *t, size_
             same_domain = 1;
             c = compare_bytes(t, tl, r->prev_title, r->prev_title_len);
         }
-        if (c <= 0) {
-            r->out_of_order = 1;
+        if (c < 0 || (c == 0 && add_views(&r->prev_views, views))) {
+            r->out_of_order = 1; /* the general path ranks the hour (and reports an overflow) */
             return 0;
         }
+        if (c == 0) return 0;
+        if (offer(r, r->prev_title, r->prev_title_len, r->prev_views)) return -1;
     }
     r->prev_domain = d;
     r->prev_domain_len = dl;
     r->prev_title = t;
     r->prev_title_len = tl;
+    r->prev_views = views;
     r->have_prev = 1;
     /* A volatile key lives in a buffer that the next line overwrites (scratch or carry). */
     if (volatile_key && own_prev_key(r)) return -1;
     if (!same_domain && start_run(r, d, dl)) return -1;
-    return offer(r, t, tl, views);
+    return 0;
 }
 
 static int take_line(Ranker *r, const char *p, size_t n, int volatile_line) {
@@ -620,7 +924,15 @@ static PyObject *Ranker_finish(Ranker *r, PyObject *Py_UNUSED(ignored)) {
         r->finished = 1;
         if (r->carry.len && take_line(r, r->carry.data, r->carry.len, 1)) return raise_memory(r);
         r->carry.len = 0;
+        /* The last key is still waiting for a different one: offer it before closing its run. */
+        int last = !r->out_of_order && !r->any_order && r->have_prev;
+        if (last && offer(r, r->prev_title, r->prev_title_len, r->prev_views)) return raise_memory(r);
         if (!r->out_of_order && flush_run(r)) return raise_memory(r);
+        if (r->any_order && rank_tallied(r)) return raise_memory(r);
+    }
+    if (r->overflow) {
+        PyErr_SetString(PyExc_OverflowError, "a page's summed views exceed 2**64 - 1");
+        return NULL;
     }
     if (r->out_of_order) Py_RETURN_FALSE;
     Py_RETURN_TRUE;
@@ -675,6 +987,7 @@ static void Ranker_release(Ranker *r) {
     free(r->top);
     keyset_free(&r->pairs);
     keyset_free(&r->domains);
+    tallied_free(&r->tallied);
     buf_free(&r->carry);
     buf_free(&r->scratch);
     buf_free(&r->lookup);
@@ -689,10 +1002,12 @@ static PyObject *Ranker_new(PyTypeObject *type, PyObject *Py_UNUSED(args), PyObj
 }
 
 static int Ranker_init(Ranker *r, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"top_n", "blacklist_keys", NULL};
+    static char *kwlist[] = {"top_n", "blacklist_keys", "any_order", NULL};
     Py_ssize_t top_n;
     PyObject *keys;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "nO!:Ranker", kwlist, &top_n, &PyList_Type, &keys)) return -1;
+    int any_order = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "nO!|p:Ranker", kwlist, &top_n, &PyList_Type, &keys, &any_order))
+        return -1;
     if (top_n < 1) {
         PyErr_SetString(PyExc_ValueError, "top_n must be at least 1");
         return -1;
@@ -708,6 +1023,7 @@ static int Ranker_init(Ranker *r, PyObject *args, PyObject *kwds) {
         Ranker_release(r); /* a failed __init__ leaves nothing behind: it may be called again */
         return -1;
     }
+    r->any_order = any_order;
     r->state = RANKER_READY;
     return 0;
 }
@@ -747,7 +1063,8 @@ static PyGetSetDef Ranker_getset[] = {
 static PyTypeObject RankerType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "wikitop._native.Ranker",
-    .tp_doc = PyDoc_STR("Ranker(top_n, blacklist_keys): top N rows per domain of a key-sorted dump."),
+    .tp_doc = PyDoc_STR("Ranker(top_n, blacklist_keys, any_order=False): top N rows per domain of a key-sorted "
+                        "dump, or with any_order of a dump in any order (every key summed)."),
     .tp_basicsize = sizeof(Ranker),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = Ranker_new,

@@ -1,14 +1,18 @@
 """The engine: parse an hourly dump, drop blacklisted rows, keep the top N pages of each domain code.
 
-Two engines give one answer (tests/test_ranking.py checks both against the same oracle):
-- `native` (C, `_native.c`): one pass over the bytes, without the GIL, for dumps whose
-  (domain, title) keys strictly increase, as Wikimedia's files do. Unique keys need no sums, so it
-  keeps only N rows per domain: memory stays flat whatever the size of the hour.
-- `arrow` (`ranking/arrow.py`): the general path for dumps in any order (aggregate every row, then
-  rank), and the sorted path when the C extension was not built (no compiler at install time).
-With `engine="auto"`, the native engine runs when it is built; the first key out of order sends the
-hour, from its start, to the general path. The gzip stream is inflated by ISA-L (`wikitop.inflate`)
-on a helper thread when a core is free, so inflating and ranking one hour use both cores.
+Two engines give one answer (tests/test_ranking.py checks both against the same oracle), each with
+a sorted path and a general path:
+- `native` (C, `_native.c`): one pass over the bytes, without the GIL. Sorted path: for dumps whose
+  (domain, title) keys never decrease, as Wikimedia's files do (or a file sorted by whole line,
+  whose duplicates sit next to each other and are summed there): it keeps only N rows per domain,
+  so memory stays flat whatever the size of the hour. General path: every key summed in a C hash
+  table (memory: the distinct keys, ~28 bytes each plus the title), then ranked.
+- `arrow` (`ranking/arrow.py`): both paths when the C extension was not built (no compiler at
+  install time), or with WIKITOP_ENGINE=arrow.
+The native engine runs when it is built (`engine="auto"`); the first key that decreases sends the
+hour, from its start, to the general path of the same engine. The gzip stream is inflated by ISA-L
+(`wikitop.inflate`) on a helper thread when a core is free, so inflating and ranking one hour use
+both cores.
 """
 
 from __future__ import annotations
@@ -54,13 +58,16 @@ def rank_stream(
 
     `chunk_bytes` overrides each engine's read size (tests cut lines everywhere with tiny ones).
     """
-    arrow_chunk_bytes = chunk_bytes or ARROW_CHUNK_BYTES
     if engine == "native" or (engine == "auto" and native.AVAILABLE):
-        tally = native.rank_sorted(open_stream, blacklist, top_n, chunk_bytes or NATIVE_CHUNK_BYTES)
+        native_chunk_bytes = chunk_bytes or NATIVE_CHUNK_BYTES
+        tally = native.rank_sorted(open_stream, blacklist, top_n, native_chunk_bytes)
+        if tally is None:
+            tally = native.rank_any_order(open_stream, blacklist, top_n, native_chunk_bytes)
     else:
+        arrow_chunk_bytes = chunk_bytes or ARROW_CHUNK_BYTES
         tally = _rank_arrow_sorted(open_stream, blacklist, top_n, arrow_chunk_bytes)
-    if tally is None:
-        tally = _rank_arrow_any_order(open_stream, blacklist, top_n, arrow_chunk_bytes)
+        if tally is None:
+            tally = _rank_arrow_any_order(open_stream, blacklist, top_n, arrow_chunk_bytes)
     return tally.ranking(blacklist, top_n)
 
 
