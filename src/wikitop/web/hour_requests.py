@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 # Parsed hours kept per API process for /top: pollers ask for the same few recent hours, and
 # parsing a result file (~42,000 rows) cost 72 ms of CPU a request, 0.6 ms once cached
 # (bench/bench_api.py --endpoint top: 13 -> 1,360 requests/s). A parsed hour holds ~11 MB.
-TOP_CACHE_HOURS = 4
+# A dashboard hour page reads three hours (the hour, the one before, the same hour a day before):
+# six keep a page and its neighbour's (previous/next) parsed.
+TOP_CACHE_HOURS = 6
 
 
 class TaskNotFoundError(WikitopError):
@@ -168,15 +170,27 @@ class HourRequests:
         self, hour_text: str, domain: str | None, limit: int | None
     ) -> tuple[TaskState, list[RankedPage]]:
         """Return the hour's ranked pages, of one domain code or all, at most `limit` per domain code."""
+        state, ranked = self.ranked_hour(hour_text)
+        pages = ranked.pages if domain is None else ranked.by_domain.get(domain, [])
+        # Ranks run 1..N within each domain code, so a rank bound is a per-domain limit.
+        return state, [page for page in pages if limit is None or page.rank <= limit]
+
+    def ranked_hour(self, hour_text: str) -> tuple[TaskState, RankedHour]:
+        """Return the hour's state and parsed result, from the cache of parsed hours when it is there."""
         state = self.get(hour_text)
         ranked = self._top_cache.get(state)
         if ranked is None:
             state, data = self.read_csv(hour_text)
             ranked = RankedHour.parse(data)
             self._top_cache.put(state, ranked)
-        pages = ranked.pages if domain is None else ranked.by_domain.get(domain, [])
-        # Ranks run 1..N within each domain code, so a rank bound is a per-domain limit.
-        return state, [page for page in pages if limit is None or page.rank <= limit]
+        return state, ranked
+
+    def domain_pages(self, hour_text: str, domain: str) -> list[RankedPage] | None:
+        """Return one domain code's ranked pages of the hour, or None when the hour has no result."""
+        try:
+            return self.ranked_hour(hour_text)[1].by_domain.get(domain, [])
+        except (TaskNotFoundError, ResultNotReadyError):
+            return None
 
     def freshness(self, now: datetime | None = None) -> Freshness:
         """Read the newest result, the counts by status and the follow window at `now` (default: the clock)."""
