@@ -6,8 +6,8 @@ then times one client's requests, alternating in every round:
 
 - warm: the hour page of one hour again and again (its three hours parsed and cached), against the
   baseline `GET /api/v1/reports/<hour>/top?domain=en` of the same hour and `GET /healthz`;
-- cold: the hour page of an hour not seen lately (the hour, the hour before and the day before all
-  parsed from disk: the cache holds 6 hours, the rounds cycle over more), against `/top` of such an hour.
+- cold: the hour page of a domain code not seen before (its rows of the hour, the hour before and the
+  day before all read from disk), against `/top` of an hour not cached (the whole file parsed).
 
 Prints medians and p95 in ms, and each page's median as a ratio to its baseline's. The target is
 200 ms for an hour page.
@@ -86,25 +86,32 @@ def p95(values: list[float]) -> float:
 
 
 def measure(base: str, hours: list[str], rounds: int) -> dict[str, list[float]]:
-    """Alternate every kind of request once per round; return each kind's latencies."""
+    """Time the warm kinds, alternating once per round, then the cold ones; return each kind's latencies."""
     # The day before must exist: pages of the last day of the seeded hours.
     late = hours[24:]
     warm = late[len(late) // 2]
-    kinds: dict[str, Callable[[int], str]] = {
-        "healthz": lambda _: "/healthz",
-        "top warm": lambda _: f"/api/v1/reports/{warm}/top?domain=en",
-        "page warm": lambda _: f"/hours/{warm}?domain=en",
-        # Cold ones step 7 hours a round through the late hours: none of their three hours is cached.
-        "top cold": lambda index: f"/api/v1/reports/{late[(7 * index) % len(late)]}/top?domain=en",
-        "page cold": lambda index: f"/hours/{late[(7 * index + 3) % len(late)]}?domain=en",
-    }
-    latencies: dict[str, list[float]] = {kind: [] for kind in kinds}
+    phases: list[dict[str, Callable[[int], str]]] = [
+        {
+            "healthz": lambda _: "/healthz",
+            "top warm": lambda _: f"/api/v1/reports/{warm}/top?domain=en",
+            "page warm": lambda _: f"/hours/{warm}?domain=en",
+        },
+        {
+            # Every round another hour for /top (4 parsed hours are cached, the rounds cycle over
+            # more) and another domain code for the page (none of its three hours' rows cached).
+            "top cold": lambda index: f"/api/v1/reports/{late[(7 * index) % len(late)]}/top?domain=en",
+            "page cold": lambda index: f"/hours/{late[(7 * index + 3) % len(late)]}?domain=d{index}",
+        },
+    ]
+    latencies: dict[str, list[float]] = {}
     with httpx.Client(base_url=base, timeout=30) as client:
-        for path in kinds.values():  # warm-up: imports, templates, first parses
-            timed_get(client, path(0))
-        for index in range(rounds):
-            for kind, path in kinds.items():
-                latencies[kind].append(timed_get(client, path(index + 1)))
+        for phase in phases:
+            for kind, path in phase.items():  # warm-up: imports, templates, first parses
+                latencies[kind] = []
+                timed_get(client, path(rounds + 1))
+            for index in range(rounds):
+                for kind, path in phase.items():
+                    latencies[kind].append(timed_get(client, path(index)))
     return latencies
 
 

@@ -26,6 +26,7 @@ from wikitop.hours import parse_hour
 from wikitop.pipeline import Outcome, process_hour
 from wikitop.services import Services, build_services
 from wikitop.settings import Settings
+from wikitop.state import TaskStatus
 from wikitop.trends import period_text
 from wikitop.web.app import create_app
 
@@ -273,3 +274,36 @@ def test_assets_are_served_by_the_app(client: FlaskClient) -> None:
         assert f'"{asset}"' in html
         assert client.get(asset).status_code == 200
     assert "http://" not in html.split("<main")[0] and "https://" not in html.split("<main")[0]
+
+
+def test_overview_lists_the_latest_failures_with_their_reasons(
+    client: FlaskClient, services: Services
+) -> None:
+    state = services.state
+    state.enqueue(["2020020100"], 1)
+    assert state.claim("2020020100", "test-worker", 60.0, 1) is not None
+    reason = "HTTP 503 after 5 tries <b>from</b> the mirror"
+    assert state.finish_failure("2020020100", "test-worker", TaskStatus.FAILED, reason)
+    html = _page(client, "/")
+    assert "23:00-24:00 UTC, 31 Jan 2020" in html
+    assert str(escape(reason)) in html
+    assert "No failed or unavailable hour." not in html
+
+
+def test_form_asks_count_against_the_rate_limit(settings: Settings, services: Services) -> None:
+    queue = RecordingQueue()
+    limited = settings.model_copy(update={"rate_limit_writes": "2/minute"})
+    client = create_app(limited, services, queue).test_client()
+    answers = [
+        client.post("/ask", data={"start": hour}).status_code
+        for hour in ("2020020110", "2020020111", "2020020112")
+    ]
+    assert answers == [303, 303, 429]
+    assert [hour for hour, _ in queue.submitted] == ["2020020110", "2020020111"]
+
+
+def test_sites_endpoint_feeds_the_picker(client: FlaskClient) -> None:
+    items = _json(client, "/api/v1/sites")["items"]
+    assert {"code": "de.b", "host": "de.wikibooks.org", "name": "German Wikibooks"} in items
+    assert "/api/v1/sites" in _json(client, "/openapi.json")["paths"]
+    assert 'data-source="/api/v1/sites"' in _page(client, f"/hours/{H}")

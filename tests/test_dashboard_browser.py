@@ -189,6 +189,7 @@ def test_hour_page_table_equals_the_csv(page: Page, server: ApiProcess) -> None:
 
 def test_domain_picker_finds_a_wiki_by_its_name(page: Page, server: ApiProcess) -> None:
     _go(page, server, f"/hours/{H}")
+    page.wait_for_selector("#domain-choices[data-filled=true]", state="attached")
     options = page.locator("#domain-choices option").evaluate_all("options => options.map(o => o.value)")
     assert "German Wikibooks (de.b)" in options
     page.get_by_label("Wiki: a domain code or a name").fill("German Wikibooks")

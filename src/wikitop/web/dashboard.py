@@ -14,14 +14,13 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from pydantic import ValidationError
 from werkzeug.wrappers import Response as BaseResponse
 
-from wikitop import sites
 from wikitop.errors import UsageError
 from wikitop.hours import HOUR, format_hour, hour_range, parse_hour
 from wikitop.state import TaskState, TaskStatus
 from wikitop.trends import MoveKind, View, period_text
-from wikitop.web.dashboard_api import read_trends, site_name
+from wikitop.web.dashboard_api import known_sites, read_trends, site_name
 from wikitop.web.guard import form_writes, token_matches
-from wikitop.web.hour_requests import ResultNotReadyError, TaskNotFoundError
+from wikitop.web.hour_requests import HourRequests, ResultNotReadyError, TaskNotFoundError
 from wikitop.web.inputs import current_hour_requests
 from wikitop.web.trend_schemas import RowFilter, TrendsQuery
 
@@ -34,8 +33,8 @@ bp = Blueprint(
     static_url_path="/static/dashboard",
 )
 NEWEST_HOURS = 12
-# What a domain code looks like (en, en.m, de.b, zh-min-nan.m, www.wd); names have capitals or spaces.
-DOMAIN_CODE = re.compile(r"([a-z0-9_-]+(\.[a-z]+)*)?", re.ASCII)
+# What a domain code looks like (en, en.m, de.b, zh-min-nan.m, www.wd): no spaces, unlike most names.
+DOMAIN_CODE = re.compile(r"([A-Za-z0-9_-]+(\.[A-Za-z]+)*)?", re.ASCII)
 LATEST_FAILURES = 5
 # Pages load their own CSS and JS only; titles are other people's text, escaped by Jinja, and the
 # policy is the second line of defence against markup that would slip through.
@@ -110,7 +109,7 @@ def hour_page(hour: str) -> BaseResponse | tuple[str, int] | str:
         label = format_hour(parse_hour(hour))
     except UsageError as exc:
         return _error_page("Bad hour", str(exc), 400)
-    found = _resolve_domain(query.domain, label)
+    found = _resolve_domain(query.domain)
     if found is None:
         message = f"no wiki has the domain code or name {query.domain!r}: try a code such as en, de.b or en.m"
         return _error_page("Unknown wiki", message, 400, hour=label)
@@ -127,7 +126,6 @@ def hour_page(hour: str) -> BaseResponse | tuple[str, int] | str:
         trends=trends,
         query=query,
         site_name=site_name(query.domain),
-        domains=_domain_choices(label),
         neighbours=_neighbours(label),
         MoveKind=MoveKind,
         View=View,
@@ -140,8 +138,12 @@ def _overview_context() -> dict[str, Any]:
     requests = current_hour_requests()
     return {
         "freshness": requests.freshness(),
-        "failures": _latest(requests, TaskStatus.FAILED, LATEST_FAILURES)
-        + _latest(requests, TaskStatus.UNAVAILABLE, LATEST_FAILURES),
+        "failures": sorted(
+            _latest(requests, TaskStatus.FAILED, LATEST_FAILURES)
+            + _latest(requests, TaskStatus.UNAVAILABLE, LATEST_FAILURES),
+            key=lambda state: state.hour,
+            reverse=True,
+        )[:LATEST_FAILURES],
         "newest": _latest(requests, TaskStatus.SUCCESS, NEWEST_HOURS),
         "asked": _asked_states(request.args.get("asked", "")),
         "needs_token": bool(requests.settings.api_token),
@@ -150,11 +152,10 @@ def _overview_context() -> dict[str, Any]:
     }
 
 
-def _latest(requests: Any, status: TaskStatus, count: int) -> list[TaskState]:
+def _latest(requests: HourRequests, status: TaskStatus, count: int) -> list[TaskState]:
     """The newest `count` hours with `status`, newest first."""
     total = requests.state.count(status)
-    states: list[TaskState] = requests.state.find(status, limit=count, offset=max(total - count, 0))
-    return states[::-1]
+    return requests.state.find(status, limit=count, offset=max(total - count, 0))[::-1]
 
 
 def _asked_states(asked: str) -> list[TaskState] | None:
@@ -206,27 +207,14 @@ def _neighbours(label: str) -> dict[str, str]:
     return {"previous": format_hour(hour - HOUR), "next": format_hour(hour + HOUR)}
 
 
-def _domain_choices(label: str) -> list[tuple[str, str]]:
-    """The hour's domain codes with their wikis' names, for the picker's suggestions."""
-    try:
-        codes = sorted(current_hour_requests().ranked_hour(label)[1].by_domain)
-    except (TaskNotFoundError, ResultNotReadyError):
-        codes = []
-    return [(code, site_name(code) or code) for code in codes]
-
-
-def _resolve_domain(value: str, label: str) -> str | None:
+def _resolve_domain(value: str) -> str | None:
     """The domain code a picker value names: a code, a wiki's name ("German Wikibooks"), or "name (code)"."""
     wanted = value.strip()
     if wanted.endswith(")") and " (" in wanted:
         wanted = wanted.rsplit(" (", 1)[1][:-1]
-    choices = _domain_choices(label)
-    if any(code == wanted for code, _ in choices):
-        return wanted
     folded = wanted.casefold()
-    named = [code for code, name in choices if name.casefold() == folded]
-    named += [known.code for known in sites.all_sites() if known.name.casefold() == folded]
+    named = [known.code for known in known_sites() if folded in (known.code, known.name.casefold())]
     if named:
-        return named[0]
-    # A code this hour does not hold (its page then says it has no rows), or the empty code.
+        return wanted if wanted in named else named[0]
+    # Any other code (the empty one too): a code the hour lacks gets a page that says it has no rows.
     return wanted if DOMAIN_CODE.fullmatch(wanted) else None

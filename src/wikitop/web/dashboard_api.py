@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from apiflask import APIBlueprint
@@ -13,7 +14,7 @@ from wikitop.state import TaskState
 from wikitop.trends import DEFAULT_TOP_N, HourTrends, hour_trends, period_text, render_trends_csv
 from wikitop.web.hour_requests import ResultNotReadyError
 from wikitop.web.inputs import current_hour_requests
-from wikitop.web.trend_schemas import TrendsOut, TrendsQuery, trends_out
+from wikitop.web.trend_schemas import SiteOut, SitesOut, TrendsOut, TrendsQuery, trends_out
 
 bp = APIBlueprint("dashboard_api", __name__, url_prefix="/api/v1", tag="Dashboard")
 NOT_FOUND = "The hour was never asked for, or it has no result yet"
@@ -27,7 +28,7 @@ CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
 def read_trends(hour_text: str, query: TrendsQuery) -> tuple[TaskState, HourTrends]:
     """Read the hour's rows of the query's domain code with their moves; 404 errors when it has no result."""
     requests = current_hour_requests()
-    state, _ = requests.ranked_hour(hour_text)  # TaskNotFoundError, ResultNotReadyError: 404
+    state, _ = requests.domain_rows(hour_text, query.domain)  # TaskNotFoundError, ResultNotReadyError: 404
     top_n = state.provenance.top_n if state.provenance else DEFAULT_TOP_N
     trends = hour_trends(
         parse_hour(state.hour),
@@ -49,6 +50,19 @@ def site_name(code: str) -> str | None:
     except (KeyError, ValueError):
         return None
     return found.name if found is not None else None
+
+
+@bp.get("/sites")
+@bp.output(SitesOut, description="Every wiki wikitop knows the domain codes of")
+def list_sites() -> SitesOut:
+    """List the wikis: domain code, host and name (the hour page's picker suggests them)."""
+    return SitesOut(items=[SiteOut.model_validate(known, from_attributes=True) for known in known_sites()])
+
+
+@functools.cache
+def known_sites() -> list[sites.Site]:
+    """Every known wiki, by domain code (the tables do not change while the process runs)."""
+    return sorted(sites.all_sites(), key=lambda known: known.code)
 
 
 @bp.get("/reports/<hour>/trends")

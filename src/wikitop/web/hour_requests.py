@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,20 +14,22 @@ from wikitop.hours import EXPECTED_FORM, format_hour, hour_range, parse_hour
 from wikitop.queue import HourQueue, lane_for
 from wikitop.queue.follow import follow_window, newest_due_hour
 from wikitop.ranking import RankedPage
-from wikitop.results import ResultStore, read_csv
+from wikitop.results import ResultStore, read_domain_csv
 from wikitop.services import ask_hours
 from wikitop.settings import Settings, mask_url_password
 from wikitop.state import StateStore, TaskState, TaskStatus
 from wikitop.web.readiness import failure_reason, probe_dependency
+from wikitop.web.result_cache import RankedHour, ResultCache
 
 log = logging.getLogger(__name__)
 
 # Parsed hours kept per API process for /top: pollers ask for the same few recent hours, and
 # parsing a result file (~42,000 rows) cost 72 ms of CPU a request, 0.6 ms once cached
 # (bench/bench_api.py --endpoint top: 13 -> 1,360 requests/s). A parsed hour holds ~11 MB.
-# A dashboard hour page reads three hours (the hour, the one before, the same hour a day before):
-# six keep a page and its neighbour's (previous/next) parsed.
-TOP_CACHE_HOURS = 6
+TOP_CACHE_HOURS = 4
+# One domain code's rows of an hour, for dashboard pages (25 rows each: ~10 KB): a page reads three
+# hours of one code, and extracting one code's rows from a file costs ~1% of parsing all of it.
+DOMAIN_CACHE_ENTRIES = 512
 
 
 class TaskNotFoundError(WikitopError):
@@ -105,7 +105,12 @@ class HourRequests:
     results: ResultStore
     queue: HourQueue
     blacklists: BlacklistCache | None = None
-    _top_cache: TopCache = field(default_factory=lambda: TopCache(), init=False, repr=False)
+    _top_cache: ResultCache[RankedHour] = field(
+        default_factory=lambda: ResultCache(TOP_CACHE_HOURS), init=False, repr=False
+    )
+    _domain_cache: ResultCache[list[RankedPage]] = field(
+        default_factory=lambda: ResultCache(DOMAIN_CACHE_ENTRIES), init=False, repr=False
+    )
 
     def ask(self, start: str, end: str | None, force: bool = False) -> Asked:
         """Validate START..END whole, record the hours as tasks and submit those that need work."""
@@ -185,10 +190,23 @@ class HourRequests:
             self._top_cache.put(state, ranked)
         return state, ranked
 
+    def domain_rows(self, hour_text: str, domain: str) -> tuple[TaskState, list[RankedPage]]:
+        """Return the hour's state and one domain code's ranked pages, without parsing the whole hour."""
+        state = self.get(hour_text)
+        ranked = self._top_cache.get(state)
+        if ranked is not None:
+            return state, ranked.by_domain.get(domain, [])
+        rows = self._domain_cache.get(state, domain)
+        if rows is None:
+            state, data = self.read_csv(hour_text)
+            rows = read_domain_csv(data, domain)
+            self._domain_cache.put(state, rows, domain)
+        return state, rows
+
     def domain_pages(self, hour_text: str, domain: str) -> list[RankedPage] | None:
         """Return one domain code's ranked pages of the hour, or None when the hour has no result."""
         try:
-            return self.ranked_hour(hour_text)[1].by_domain.get(domain, [])
+            return self.domain_rows(hour_text, domain)[1]
         except (TaskNotFoundError, ResultNotReadyError):
             return None
 
@@ -236,54 +254,6 @@ class HourRequests:
         if age_s is None:
             return "no worker is running"
         return f"no worker is running: the last heartbeat is {age_s:.0f} s old"
-
-
-@dataclass(frozen=True)
-class RankedHour:
-    """One hour's ranked pages, parsed once, and the same pages grouped by domain code."""
-
-    pages: list[RankedPage]
-    by_domain: dict[str, list[RankedPage]]
-
-    @classmethod
-    def parse(cls, data: bytes) -> RankedHour:
-        """Parse a result file."""
-        pages = read_csv(data)
-        by_domain: dict[str, list[RankedPage]] = {}
-        for page in pages:
-            by_domain.setdefault(page.domain_code, []).append(page)
-        return cls(pages, by_domain)
-
-
-@dataclass
-class TopCache:
-    """A small LRU of parsed hours, keyed by what changes when an hour is computed again."""
-
-    size: int = TOP_CACHE_HOURS
-    _entries: OrderedDict[tuple[object, ...], RankedHour] = field(default_factory=OrderedDict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @staticmethod
-    def key(state: TaskState) -> tuple[object, ...]:
-        """The cache key: a recompute changes finished_at and the provenance, a move the data_path."""
-        return (state.hour, state.status, state.data_path, state.finished_at, state.provenance)
-
-    def get(self, state: TaskState) -> RankedHour | None:
-        """Return the parsed hour for this state of the task, if cached."""
-        key = self.key(state)
-        with self._lock:
-            ranked = self._entries.get(key)
-            if ranked is not None:
-                self._entries.move_to_end(key)
-            return ranked
-
-    def put(self, state: TaskState, ranked: RankedHour) -> None:
-        """Remember the parsed hour, forgetting the least recently used beyond `size`."""
-        with self._lock:
-            self._entries[self.key(state)] = ranked
-            self._entries.move_to_end(self.key(state))
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
 
 
 def is_ok(check: str) -> bool:

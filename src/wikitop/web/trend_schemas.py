@@ -80,3 +80,17 @@ def trends_out(
         hidden=trends.hidden,
         rows=trends.rows,
     )
+
+
+class SiteOut(BaseModel):
+    """One wiki: its domain code in the dumps, its host and its name."""
+
+    code: str = Field(description="the domain code of the dumps, e.g. de.b")
+    host: str = Field(description="e.g. de.wikibooks.org")
+    name: str = Field(description="e.g. German Wikibooks")
+
+
+class SitesOut(BaseModel):
+    """Every wiki wikitop knows the domain codes of."""
+
+    items: list[SiteOut]
