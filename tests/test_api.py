@@ -470,7 +470,7 @@ def test_openapi_document_is_valid_and_lists_every_endpoint(client: FlaskClient)
         ("/api/v1/reports/{hour}.csv", "get"),
         ("/api/v1/reports/{hour}/trends", "get"),
         ("/api/v1/reports/{hour}/trends.csv", "get"),
-        ("/api/v1/sites", "get"),
+        ("/api/v1/reports/{hour}/sites", "get"),
         ("/api/v1/status", "get"),
         ("/healthz", "get"),
         ("/readyz", "get"),

@@ -303,7 +303,8 @@ def test_form_asks_count_against_the_rate_limit(settings: Settings, services: Se
 
 
 def test_sites_endpoint_feeds_the_picker(client: FlaskClient) -> None:
-    items = _json(client, "/api/v1/sites")["items"]
+    items = _json(client, f"/api/v1/reports/{H}/sites")["items"]
+    assert [item["code"] for item in items] == ["de.b", "en", "en.m"]
     assert {"code": "de.b", "host": "de.wikibooks.org", "name": "German Wikibooks"} in items
-    assert "/api/v1/sites" in _json(client, "/openapi.json")["paths"]
-    assert 'data-source="/api/v1/sites"' in _page(client, f"/hours/{H}")
+    assert "/api/v1/reports/{hour}/sites" in _json(client, "/openapi.json")["paths"]
+    assert f'data-source="/api/v1/reports/{H}/sites"' in _page(client, f"/hours/{H}")

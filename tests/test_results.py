@@ -32,7 +32,14 @@ from wikitop.errors import BackendMissingError, ConfigError, WikitopError
 from wikitop.hours import dump_path, result_path
 from wikitop.pipeline import Outcome, process_hour
 from wikitop.ranking import RankedPage, rank_dump
-from wikitop.results import ResultStore, backend_missing_error, read_csv, read_domain_csv, render_csv
+from wikitop.results import (
+    ResultStore,
+    backend_missing_error,
+    read_csv,
+    read_domain_codes,
+    read_domain_csv,
+    render_csv,
+)
 from wikitop.services import build_services
 from wikitop.settings import load_settings
 
@@ -458,3 +465,4 @@ def test_one_domain_codes_rows_read_alone_equal_those_of_the_whole_file(rows: li
     whole = read_csv(data)
     for code in {page.domain_code for page in pages} | {"en", "zz"}:
         assert read_domain_csv(data, code) == [page for page in whole if page.domain_code == code]
+    assert read_domain_codes(data) == sorted({page.domain_code for page in whole})

@@ -72,6 +72,20 @@ def read_domain_csv(data: bytes, domain: str) -> list[RankedPage]:
     return [RankedPage(code, int(rank), title, int(views)) for code, rank, title, views in reader]
 
 
+def read_domain_codes(data: bytes) -> list[str]:
+    """The domain codes that have rows in a result file written by render_csv, sorted."""
+    _check_header(data)
+    codes: set[str] = set()
+    quoted: list[bytes] = []
+    for line in data.split(b"\n")[1:]:
+        if line.startswith(b'"'):
+            quoted.append(line)  # a code holding a comma or a quote: csv reads it
+        elif line:
+            codes.add(line.split(b",", 1)[0].decode("utf-8"))
+    codes.update(row[0] for row in csv.reader(io.StringIO(b"\n".join(quoted).decode("utf-8"), newline="")))
+    return sorted(codes)
+
+
 def _rendered_field(domain: str) -> bytes:
     """The start of every row of `domain` in a result file: the field as csv writes it, and a comma."""
     buffer = io.StringIO()

@@ -18,7 +18,7 @@ from wikitop.errors import UsageError
 from wikitop.hours import HOUR, format_hour, hour_range, parse_hour
 from wikitop.state import TaskState, TaskStatus
 from wikitop.trends import MoveKind, View, period_text
-from wikitop.web.dashboard_api import known_sites, read_trends, site_name
+from wikitop.web.dashboard_api import code_named, read_trends, site_name
 from wikitop.web.guard import form_writes, token_matches
 from wikitop.web.hour_requests import HourRequests, ResultNotReadyError, TaskNotFoundError
 from wikitop.web.inputs import current_hour_requests
@@ -33,8 +33,8 @@ bp = Blueprint(
     static_url_path="/static/dashboard",
 )
 NEWEST_HOURS = 12
-# What a domain code looks like (en, en.m, de.b, zh-min-nan.m, www.wd): no spaces, unlike most names.
-DOMAIN_CODE = re.compile(r"([A-Za-z0-9_-]+(\.[A-Za-z]+)*)?", re.ASCII)
+# What a domain code looks like (en, en.m, de.b, zh-min-nan.m, www.wd); names have capitals or spaces.
+DOMAIN_CODE = re.compile(r"([a-z0-9_-]+(\.[a-z]+)*)?", re.ASCII)
 LATEST_FAILURES = 5
 # Pages load their own CSS and JS only; titles are other people's text, escaped by Jinja, and the
 # policy is the second line of defence against markup that would slip through.
@@ -109,7 +109,7 @@ def hour_page(hour: str) -> BaseResponse | tuple[str, int] | str:
         label = format_hour(parse_hour(hour))
     except UsageError as exc:
         return _error_page("Bad hour", str(exc), 400)
-    found = _resolve_domain(query.domain)
+    found = _resolve_domain(query.domain, label)
     if found is None:
         message = f"no wiki has the domain code or name {query.domain!r}: try a code such as en, de.b or en.m"
         return _error_page("Unknown wiki", message, 400, hour=label)
@@ -207,14 +207,12 @@ def _neighbours(label: str) -> dict[str, str]:
     return {"previous": format_hour(hour - HOUR), "next": format_hour(hour + HOUR)}
 
 
-def _resolve_domain(value: str) -> str | None:
+def _resolve_domain(value: str, label: str) -> str | None:
     """The domain code a picker value names: a code, a wiki's name ("German Wikibooks"), or "name (code)"."""
     wanted = value.strip()
     if wanted.endswith(")") and " (" in wanted:
         wanted = wanted.rsplit(" (", 1)[1][:-1]
-    folded = wanted.casefold()
-    named = [known.code for known in known_sites() if folded in (known.code, known.name.casefold())]
-    if named:
-        return wanted if wanted in named else named[0]
-    # Any other code (the empty one too): a code the hour lacks gets a page that says it has no rows.
-    return wanted if DOMAIN_CODE.fullmatch(wanted) else None
+    if DOMAIN_CODE.fullmatch(wanted):
+        # A code (the empty one too): one the hour lacks gets a page that says it has no rows.
+        return wanted
+    return code_named(wanted, label)

@@ -12,7 +12,7 @@ from wikitop import sites
 from wikitop.hours import parse_hour
 from wikitop.state import TaskState
 from wikitop.trends import DEFAULT_TOP_N, HourTrends, hour_trends, period_text, render_trends_csv
-from wikitop.web.hour_requests import ResultNotReadyError
+from wikitop.web.hour_requests import ResultNotReadyError, TaskNotFoundError
 from wikitop.web.inputs import current_hour_requests
 from wikitop.web.trend_schemas import SiteOut, SitesOut, TrendsOut, TrendsQuery, trends_out
 
@@ -45,24 +45,34 @@ def read_trends(hour_text: str, query: TrendsQuery) -> tuple[TaskState, HourTren
 
 def site_name(code: str) -> str | None:
     """The wiki's name of a domain code, or None when the code follows no known rule."""
+    found = sites.site(code)
+    return found.name if found.host is not None else None
+
+
+@bp.get("/reports/<hour>/sites")
+@bp.output(SitesOut, description="The wikis with rows in the hour's result, by domain code")
+@bp.doc(responses={400: "Bad hour", 404: NOT_FOUND})
+def list_sites(hour: str) -> SitesOut:
+    """List the wikis of the hour's result: domain code, host and name (the hour page's picker suggests them)."""
+    _, codes = current_hour_requests().domain_codes(hour)
+    return SitesOut(items=[SiteOut.model_validate(sites.site(code), from_attributes=True) for code in codes])
+
+
+def code_named(name: str, hour_text: str) -> str | None:
+    """The domain code of the wiki called `name` (any case): among the hour's wikis, then every known one."""
+    folded = name.casefold()
     try:
-        found = sites.site(code)
-    except (KeyError, ValueError):
-        return None
-    return found.name if found is not None else None
-
-
-@bp.get("/sites")
-@bp.output(SitesOut, description="Every wiki wikitop knows the domain codes of")
-def list_sites() -> SitesOut:
-    """List the wikis: domain code, host and name (the hour page's picker suggests them)."""
-    return SitesOut(items=[SiteOut.model_validate(known, from_attributes=True) for known in known_sites()])
+        codes = current_hour_requests().domain_codes(hour_text)[1]
+    except (TaskNotFoundError, ResultNotReadyError):
+        codes = []
+    known = (sites.site(code) for code in (*codes, *(known.code for known in all_sites())))
+    return next((site.code for site in known if site.host and site.name.casefold() == folded), None)
 
 
 @functools.cache
-def known_sites() -> list[sites.Site]:
-    """Every known wiki, by domain code (the tables do not change while the process runs)."""
-    return sorted(sites.all_sites(), key=lambda known: known.code)
+def all_sites() -> list[sites.Site]:
+    """Every wiki known by name (the tables do not change while the process runs)."""
+    return sites.all_sites()
 
 
 @bp.get("/reports/<hour>/trends")

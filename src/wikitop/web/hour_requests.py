@@ -14,7 +14,7 @@ from wikitop.hours import EXPECTED_FORM, format_hour, hour_range, parse_hour
 from wikitop.queue import HourQueue, lane_for
 from wikitop.queue.follow import follow_window, newest_due_hour
 from wikitop.ranking import RankedPage
-from wikitop.results import ResultStore, read_domain_csv
+from wikitop.results import ResultStore, read_domain_codes, read_domain_csv
 from wikitop.services import ask_hours
 from wikitop.settings import Settings, mask_url_password
 from wikitop.state import StateStore, TaskState, TaskStatus
@@ -111,6 +111,9 @@ class HourRequests:
     _domain_cache: ResultCache[list[RankedPage]] = field(
         default_factory=lambda: ResultCache(DOMAIN_CACHE_ENTRIES), init=False, repr=False
     )
+    _codes_cache: ResultCache[list[str]] = field(
+        default_factory=lambda: ResultCache(TOP_CACHE_HOURS), init=False, repr=False
+    )
 
     def ask(self, start: str, end: str | None, force: bool = False) -> Asked:
         """Validate START..END whole, record the hours as tasks and submit those that need work."""
@@ -202,6 +205,19 @@ class HourRequests:
             rows = read_domain_csv(data, domain)
             self._domain_cache.put(state, rows, domain)
         return state, rows
+
+    def domain_codes(self, hour_text: str) -> tuple[TaskState, list[str]]:
+        """Return the hour's state and the domain codes that have rows in its result, sorted."""
+        state = self.get(hour_text)
+        ranked = self._top_cache.get(state)
+        if ranked is not None:
+            return state, sorted(ranked.by_domain)
+        codes = self._codes_cache.get(state)
+        if codes is None:
+            state, data = self.read_csv(hour_text)
+            codes = read_domain_codes(data)
+            self._codes_cache.put(state, codes)
+        return state, codes
 
     def domain_pages(self, hour_text: str, domain: str) -> list[RankedPage] | None:
         """Return one domain code's ranked pages of the hour, or None when the hour has no result."""

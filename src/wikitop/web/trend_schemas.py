@@ -86,7 +86,7 @@ class SiteOut(BaseModel):
     """One wiki: its domain code in the dumps, its host and its name."""
 
     code: str = Field(description="the domain code of the dumps, e.g. de.b")
-    host: str = Field(description="e.g. de.wikibooks.org")
+    host: str | None = Field(description="e.g. de.wikibooks.org")
     name: str = Field(description="e.g. German Wikibooks")
 
 
