@@ -193,6 +193,10 @@ def test_json_and_csv_downloads_hold_what_the_page_shows(client: FlaskClient) ->
     assert download.status_code == 200
     lines = list(csv.reader(io.StringIO(download.get_data(as_text=True))))
     assert lines[0][:4] == ["domain_code", "rank", "page_title", "views"]
+    assert download.headers["Content-Disposition"] == f'attachment; filename="top-{H}-en-articles-all.csv"'
+    odd = client.get(f"/api/v1/reports/{H}/trends.csv?domain=a%22b%0Ac")
+    assert odd.status_code == 200
+    assert odd.headers["Content-Disposition"] == f'attachment; filename="top-{H}-a_b_c-articles-all.csv"'
     assert [line[:4] for line in lines[1:]] == [
         ["en", "2", "A", "1000"],
         ["en", "4", "E", "700"],

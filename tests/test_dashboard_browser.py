@@ -256,6 +256,13 @@ def test_keyboard_and_phone_width(browser: Browser, server: ApiProcess, tmp_path
         # Nothing wider than the screen: no sideways scrolling of the page.
         assert phone.evaluate("document.documentElement.scrollWidth") <= 360
         assert phone.locator("#ranking").is_visible()
+        # Every control has a label; every column and row header says what it heads.
+        unlabelled = phone.evaluate(
+            "[...document.querySelectorAll('input:not([type=hidden]), button, select')]"
+            ".filter(c => !(c.labels && c.labels.length) && !c.textContent.trim()).map(c => c.outerHTML)"
+        )
+        assert unlabelled == []
+        assert phone.locator("#ranking th:not([scope])").count() == 0
     finally:
         phone.screenshot(path=str(tmp_path / "screenshot.png"), full_page=True)
         context.close()

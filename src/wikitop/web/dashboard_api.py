@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from apiflask import APIBlueprint
@@ -96,9 +97,9 @@ def get_trends(hour: str, query_data: TrendsQuery) -> TrendsOut:
 def get_trends_csv(hour: str, query_data: TrendsQuery) -> Response:
     """Download what the hour page shows as CSV: the result's four columns, then the title and the moves."""
     state, trends = read_trends(hour, query_data)
-    name = (
-        f"top-{state.hour}-{query_data.domain or 'empty'}-{query_data.filter.value}-{query_data.view.value}"
-    )
+    # The domain code is the client's text: only safe characters go into the header.
+    code = re.sub(r"[^A-Za-z0-9._-]", "_", query_data.domain) or "empty"
+    name = f"top-{state.hour}-{code}-{query_data.filter.value}-{query_data.view.value}"
     disposition = f'attachment; filename="{name}.csv"'
     return Response(
         render_trends_csv(trends), mimetype="text/csv", headers={"Content-Disposition": disposition}
