@@ -151,17 +151,11 @@ def hour_trends(
         return None
     previous, day_before = (format_hour(hour - HOUR), format_hour(hour - DAY))
     previous_pages, day_before_pages = load(previous), load(day_before)
-    previous_ranks = _ranks(previous_pages)
-    day_before_ranks = _ranks(day_before_pages)
+    shown = [page for page in pages if not articles_only or _hidden_reason(page) is None]
+    hidden = Counter(reason for page in pages if articles_only and (reason := _hidden_reason(page)))
+    previous_ranks, day_before_ranks = _ranks(previous_pages), _ranks(day_before_pages)
     ceiling = outside_ceiling(previous_pages, top_n)
-    hidden: Counter[str] = Counter()
-    rows = []
-    for page in pages:
-        reason = sites.hidden_reason(page.domain_code, page.page_title) if articles_only else None
-        if reason is not None:
-            hidden[reason] += 1
-            continue
-        rows.append(_row(page, previous_ranks, day_before_ranks, ceiling))
+    rows = [_row(page, previous_ranks, day_before_ranks, ceiling) for page in shown]
     if view is View.RISING:
         rows = rising(rows)
     return HourTrends(
@@ -181,6 +175,10 @@ def rising(rows: list[TrendRow]) -> list[TrendRow]:
     """The rows new in the top N since the previous hour, largest gain first (then by rank)."""
     new = [row for row in rows if row.vs_previous_hour.kind is MoveKind.NEW]
     return sorted(new, key=lambda row: (-(row.gain or 0), row.rank))
+
+
+def _hidden_reason(page: RankedPage) -> str | None:
+    return sites.hidden_reason(page.domain_code, page.page_title)
 
 
 def _ranks(pages: list[RankedPage] | None) -> dict[str, int] | None:

@@ -116,6 +116,11 @@ def hour_page(hour: str) -> BaseResponse | tuple[str, int] | str:
     if found != query.domain or label != hour:
         canonical: dict[str, Any] = {"hour": label, **query.link_args(domain=found)}
         return redirect(url_for(".hour_page", **canonical), code=302)
+    return _render_hour(label, query)
+
+
+def _render_hour(label: str, query: TrendsQuery) -> tuple[str, int] | str:
+    """The hour page of a valid hour and query, or the page that says the hour has no result."""
     try:
         state, trends = read_trends(label, query)
     except (TaskNotFoundError, ResultNotReadyError) as exc:
