@@ -159,6 +159,9 @@ def test_domain_picker_takes_a_wiki_name_and_redirects_to_its_code(client: Flask
     assert [row["title"].text for row in rows] == ["Kochbuch", "Hauptseite"]
     assert urlsplit(rows[0]["title"].href or "").netloc == "de.wikibooks.org"
     assert "no wiki has" in _page(client, f"/hours/{H}?domain=Nowhere+Wiki", 400)
+    for value, code in (("German Wikibooks (de.b)", "de.b"), ("English Wikipedia (mobile)", "en.m")):
+        moved = client.get(f"/hours/{H}", query_string={"domain": value})
+        assert parse_qs(urlsplit(moved.headers["Location"]).query)["domain"] == [code]
 
 
 def test_bad_queries_and_missing_hours_are_pages_that_say_why(client: FlaskClient) -> None:

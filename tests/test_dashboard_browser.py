@@ -266,3 +266,21 @@ def test_keyboard_and_phone_width(browser: Browser, server: ApiProcess, tmp_path
     finally:
         phone.screenshot(path=str(tmp_path / "screenshot.png"), full_page=True)
         context.close()
+
+
+def test_pages_work_without_javascript(browser: Browser, server: ApiProcess, tmp_path: Path) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    plain = context.new_page()
+    try:
+        plain.goto(f"{server.base_url}/hours/{H}")
+        assert plain.locator("#domain-choices option").count() == 0  # no suggestions without JavaScript
+        plain.get_by_label("Wiki: a domain code or a name").fill("English Wikipedia (mobile)")
+        plain.get_by_role("button", name="Show").click()
+        assert parse_qs(urlsplit(plain.url).query)["domain"] == ["en.m"]
+        assert _column(plain, ".title") == ["Café au lait", crafted.ESCAPE_TITLE]
+        plain.get_by_role("link", name="← Previous hour").click()
+        assert urlsplit(plain.url).path == f"/hours/{crafted.PREVIOUS}"
+        assert parse_qs(urlsplit(plain.url).query)["domain"] == ["en.m"]
+    finally:
+        plain.screenshot(path=str(tmp_path / "screenshot.png"), full_page=True)
+        context.close()

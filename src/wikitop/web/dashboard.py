@@ -215,9 +215,12 @@ def _neighbours(label: str) -> dict[str, str]:
 def _resolve_domain(value: str, label: str) -> str | None:
     """The domain code a picker value names: a code, a wiki's name ("German Wikibooks"), or "name (code)"."""
     wanted = value.strip()
-    if wanted.endswith(")") and " (" in wanted:
-        wanted = wanted.rsplit(" (", 1)[1][:-1]
     if DOMAIN_CODE.fullmatch(wanted):
         # A code (the empty one too): one the hour lacks gets a page that says it has no rows.
         return wanted
-    return code_named(wanted, label)
+    # A name first: some end in words in brackets ("English Wikipedia (mobile)").
+    named = code_named(wanted, label)
+    if named is None and wanted.endswith(")") and " (" in wanted:
+        suggested = wanted.rsplit(" (", 1)[1][:-1]  # the picker's suggestions: "German Wikibooks (de.b)"
+        return suggested if DOMAIN_CODE.fullmatch(suggested) else None
+    return named
