@@ -24,13 +24,22 @@ from typing import Any
 
 import fsspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from support.dumpgen import DumpSpec, write_dump
 from wikitop.errors import BackendMissingError, ConfigError, WikitopError
 from wikitop.hours import dump_path, result_path
 from wikitop.pipeline import Outcome, process_hour
 from wikitop.ranking import RankedPage, rank_dump
-from wikitop.results import ResultStore, backend_missing_error, read_csv, render_csv
+from wikitop.results import (
+    ResultStore,
+    backend_missing_error,
+    read_csv,
+    read_domain_codes,
+    read_domain_csv,
+    render_csv,
+)
 from wikitop.services import build_services
 from wikitop.settings import load_settings
 
@@ -441,3 +450,19 @@ def test_pipeline_stores_results_on_s3_and_skips_or_recomputes_them(
         assert client.get_object(Bucket=bucket, Key=key)["Body"].read() == expected
     finally:
         services.close()
+
+
+# Titles and codes as dumps can hold them: any text but the line breaks that separate dump lines.
+_FIELD = st.text(st.characters(blacklist_characters="\n\r", blacklist_categories=["Cs"]), max_size=12)
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(["en", "en.m", "", 'a"b', "a,b", "e"]) | _FIELD, _FIELD), max_size=40)
+)
+def test_one_domain_codes_rows_read_alone_equal_those_of_the_whole_file(rows: list[tuple[str, str]]) -> None:
+    pages = [RankedPage(code, rank, title, 1000 - rank) for rank, (code, title) in enumerate(rows, 1)]
+    data = render_csv(pages)
+    whole = read_csv(data)
+    for code in {page.domain_code for page in pages} | {"en", "zz"}:
+        assert read_domain_csv(data, code) == [page for page in whole if page.domain_code == code]
+    assert read_domain_codes(data) == sorted({page.domain_code for page in whole})

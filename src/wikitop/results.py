@@ -56,6 +56,49 @@ def read_csv(data: bytes) -> list[RankedPage]:
     return [RankedPage(domain, int(rank), title, int(views)) for domain, rank, title, views in reader]
 
 
+def read_domain_csv(data: bytes, domain: str) -> list[RankedPage]:
+    """Parse only one domain code's rows of a result file written by render_csv, in file order."""
+    _check_header(data)
+    # No field holds a newline (dump lines are split on them), so each row is one line, and a row of
+    # `domain` starts with that field exactly as render_csv writes it: find those lines, parse them.
+    prefix = b"\n" + _rendered_field(domain)
+    lines = []
+    start = data.find(prefix)
+    while start != -1:
+        end = data.find(b"\n", start + 1)
+        lines.append(data[start + 1 : end if end != -1 else len(data)])
+        start = data.find(prefix, end) if end != -1 else -1
+    reader = csv.reader(io.StringIO(b"\n".join(lines).decode("utf-8"), newline=""))
+    return [RankedPage(code, int(rank), title, int(views)) for code, rank, title, views in reader]
+
+
+def read_domain_codes(data: bytes) -> list[str]:
+    """The domain codes that have rows in a result file written by render_csv, sorted."""
+    _check_header(data)
+    codes: set[str] = set()
+    quoted: list[bytes] = []
+    for line in data.split(b"\n")[1:]:
+        if line.startswith(b'"'):
+            quoted.append(line)  # a code holding a comma or a quote: csv reads it
+        elif line:
+            codes.add(line.split(b",", 1)[0].decode("utf-8"))
+    codes.update(row[0] for row in csv.reader(io.StringIO(b"\n".join(quoted).decode("utf-8"), newline="")))
+    return sorted(codes)
+
+
+def _rendered_field(domain: str) -> bytes:
+    """The start of every row of `domain` in a result file: the field as csv writes it, and a comma."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow((domain, ""))
+    return buffer.getvalue().encode("utf-8")[:-1]
+
+
+def _check_header(data: bytes) -> None:
+    header = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    if tuple(header.split(",")) != CSV_HEADER:
+        raise ValueError(f"not a result file: its header is {header!r}, expected {','.join(CSV_HEADER)!r}")
+
+
 class ResultStore:
     """Reads and writes the hourly result files under one base URL or directory."""
 

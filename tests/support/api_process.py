@@ -40,11 +40,16 @@ def free_port() -> int:
 
 @contextmanager
 def run_wikitop_http(
-    root: Path, command: str, *args: str, mirror_url: str = "", env: dict[str, str] | None = None
+    root: Path,
+    command: str,
+    *args: str,
+    mirror_url: str = "",
+    env: dict[str, str] | None = None,
+    blacklist: str = "en Main_Page\n",
 ) -> Iterator[ApiProcess]:
     """Start `wikitop COMMAND --port P ARGS` on data under `root`; wait for /healthz; kill it at the end."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / "blacklist.txt").write_text("en Main_Page\n")
+    (root / "blacklist.txt").write_text(blacklist)
     environment = {name: value for name, value in os.environ.items() if not name.startswith("WIKITOP_")}
     environment |= (env or {}) | {
         "WIKITOP_DATA_DIR": str(root / "data"),

@@ -27,3 +27,8 @@ def require_native_engine() -> None:
     if not native.AVAILABLE:
         message = "wikitop._native is not built (no C compiler when wikitop was installed)"
         missing(message, "WIKITOP_TEST_REQUIRE_NATIVE")
+
+
+def browser_unavailable(reason: str) -> NoReturn:
+    """Skip a test that drives a real browser, with the reason; fail instead in CI, which must provide it."""
+    missing(f"no browser for the dashboard's tests: {reason}", "WIKITOP_TEST_REQUIRE_BROWSER")

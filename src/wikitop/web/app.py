@@ -10,7 +10,7 @@ from wikitop import __version__
 from wikitop.queue import HourQueue
 from wikitop.services import Services, build_services, open_queue
 from wikitop.settings import Settings, load_settings
-from wikitop.web import api_v1, prototype
+from wikitop.web import api_v1, dashboard, dashboard_api, prototype
 from wikitop.web.docs import serve_docs_assets
 from wikitop.web.errors import document_errors, register_error_handlers
 from wikitop.web.guard import register_guard
@@ -50,7 +50,7 @@ def create_app(
     register_metrics(app)
     serve_docs_assets(app)
     app.spec_processor(document_spec)
-    for blueprint in (prototype.bp, api_v1.bp, health):
+    for blueprint in (prototype.bp, api_v1.bp, dashboard_api.bp, health, dashboard.bp):
         app.register_blueprint(blueprint)
     register_guard(app, settings)
     return app

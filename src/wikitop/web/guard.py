@@ -10,6 +10,7 @@ import hmac
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from apiflask import APIFlask
 from flask import Response, current_app, jsonify, request
@@ -21,6 +22,7 @@ from wikitop.settings import Settings
 View = TypeVar("View", bound=Callable[..., Any])
 SECURITY_SCHEME = "BearerToken"
 _WRITE_MARK = "_wikitop_writes"
+_FORM_WRITE_MARK = "_wikitop_form_writes"
 _GUARD = "wikitop.guard"
 # Liveness and readiness probes (kubelet, load balancers) carry no token; docs and the OpenAPI
 # document describe the API, they hold no data.
@@ -40,6 +42,20 @@ def writes(view: View) -> View:
     """Mark a view as one that enqueues work: it needs the API token and counts against the rate limit."""
     setattr(view, _WRITE_MARK, True)
     return view
+
+
+def form_writes(view: View) -> View:
+    """Mark a view as an HTML form that enqueues work: same-origin posts only, counted by the rate limit.
+
+    A browser cannot send the bearer header from a form: the view checks the token field itself.
+    """
+    setattr(view, _FORM_WRITE_MARK, True)
+    return view
+
+
+def token_matches(given: str, token: str) -> bool:
+    """Tell whether a token given in a form field is `token`, compared in constant time."""
+    return hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 def register_guard(app: APIFlask, settings: Settings) -> None:
@@ -65,7 +81,7 @@ def register_guard(app: APIFlask, settings: Settings) -> None:
         get_remote_address,
         app=app,
         application_limits=[settings.rate_limit_writes],
-        application_limits_exempt_when=lambda: not _is_write(),
+        application_limits_exempt_when=lambda: not (_is_write() or _is_form_write()),
         storage_uri=limiter_storage_uri(settings),
         # A limiter store that is down must not take asks down with it: they pass unlimited.
         swallow_errors=True,
@@ -91,6 +107,8 @@ def _check_request() -> Response | None:
     settings: Settings = current_app.extensions[_GUARD]
     if request.endpoint in _OPEN_ENDPOINTS or request.endpoint is None or request.method == "OPTIONS":
         return None
+    if _is_form_write() and not _same_origin():
+        return _json_error(403, "this form only takes posts from this site's own pages (Origin mismatch)")
     if _is_write():
         if settings.api_token and not _bearer_matches(settings.api_token):
             return _unauthorized("asking for hours needs the API token")
@@ -111,6 +129,22 @@ def _is_write() -> bool:
     """Tell whether the request's view enqueues work (marked with @writes)."""
     view = current_app.view_functions.get(request.endpoint or "")
     return bool(getattr(view, _WRITE_MARK, False))
+
+
+def _is_form_write() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, _FORM_WRITE_MARK, False))
+
+
+def _same_origin() -> bool:
+    """Tell whether a post comes from this site's pages: its Origin (sent by browsers) names this host.
+
+    Without an Origin header (an old browser, curl), Sec-Fetch-Site must not say another site.
+    """
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
+    return urlsplit(origin).netloc == request.host
 
 
 def _bearer_matches(token: str) -> bool:

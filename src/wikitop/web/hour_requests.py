@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,12 +14,13 @@ from wikitop.hours import EXPECTED_FORM, format_hour, hour_range, parse_hour
 from wikitop.queue import HourQueue, lane_for
 from wikitop.queue.follow import follow_window, newest_due_hour
 from wikitop.ranking import RankedPage
-from wikitop.results import ResultStore, read_csv
+from wikitop.results import ResultStore, read_domain_codes, read_domain_csv
 from wikitop.services import ask_hours
 from wikitop.settings import Settings, mask_url_password
 from wikitop.state import StateStore, TaskState, TaskStatus
 from wikitop.top_pages import ResultNotReadyError, read_result
 from wikitop.web.readiness import failure_reason, probe_dependency
+from wikitop.web.result_cache import RankedHour, ResultCache
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +28,10 @@ log = logging.getLogger(__name__)
 # parsing a result file (~42,000 rows) cost 72 ms of CPU a request, 0.6 ms once cached
 # (bench/bench_api.py --endpoint top: 13 -> 1,360 requests/s). A parsed hour holds ~11 MB.
 TOP_CACHE_HOURS = 4
+# One domain code's rows of an hour, for dashboard pages (25 rows each: a few KB). A page reads three
+# hours of one code; reading just that code's lines of three files took 0.08x the time of parsing one
+# whole file for /top (bench/bench_dashboard.py: 40 ms against 522 ms, medians).
+DOMAIN_CACHE_ENTRIES = 512
 
 
 class TaskNotFoundError(WikitopError):
@@ -100,7 +103,15 @@ class HourRequests:
     results: ResultStore
     queue: HourQueue
     blacklists: BlacklistCache | None = None
-    _top_cache: TopCache = field(default_factory=lambda: TopCache(), init=False, repr=False)
+    _top_cache: ResultCache[RankedHour] = field(
+        default_factory=lambda: ResultCache(TOP_CACHE_HOURS), init=False, repr=False
+    )
+    _domain_cache: ResultCache[list[RankedPage]] = field(
+        default_factory=lambda: ResultCache(DOMAIN_CACHE_ENTRIES), init=False, repr=False
+    )
+    _codes_cache: ResultCache[list[str]] = field(
+        default_factory=lambda: ResultCache(TOP_CACHE_HOURS), init=False, repr=False
+    )
 
     def ask(self, start: str, end: str | None, force: bool = False) -> Asked:
         """Validate START..END whole, record the hours as tasks and submit those that need work."""
@@ -160,15 +171,53 @@ class HourRequests:
         self, hour_text: str, domain: str | None, limit: int | None
     ) -> tuple[TaskState, list[RankedPage]]:
         """Return the hour's ranked pages, of one domain code or all, at most `limit` per domain code."""
+        state, ranked = self.ranked_hour(hour_text)
+        pages = ranked.pages if domain is None else ranked.by_domain.get(domain, [])
+        # Ranks run 1..N within each domain code, so a rank bound is a per-domain limit.
+        return state, [page for page in pages if limit is None or page.rank <= limit]
+
+    def ranked_hour(self, hour_text: str) -> tuple[TaskState, RankedHour]:
+        """Return the hour's state and parsed result, from the cache of parsed hours when it is there."""
         state = self.get(hour_text)
         ranked = self._top_cache.get(state)
         if ranked is None:
             state, data = self.read_csv(hour_text)
             ranked = RankedHour.parse(data)
             self._top_cache.put(state, ranked)
-        pages = ranked.pages if domain is None else ranked.by_domain.get(domain, [])
-        # Ranks run 1..N within each domain code, so a rank bound is a per-domain limit.
-        return state, [page for page in pages if limit is None or page.rank <= limit]
+        return state, ranked
+
+    def domain_rows(self, hour_text: str, domain: str) -> tuple[TaskState, list[RankedPage]]:
+        """Return the hour's state and one domain code's ranked pages, without parsing the whole hour."""
+        state = self.get(hour_text)
+        ranked = self._top_cache.get(state)
+        if ranked is not None:
+            return state, ranked.by_domain.get(domain, [])
+        rows = self._domain_cache.get(state, domain)
+        if rows is None:
+            state, data = self.read_csv(hour_text)
+            rows = read_domain_csv(data, domain)
+            self._domain_cache.put(state, rows, domain)
+        return state, rows
+
+    def domain_codes(self, hour_text: str) -> tuple[TaskState, list[str]]:
+        """Return the hour's state and the domain codes that have rows in its result, sorted."""
+        state = self.get(hour_text)
+        ranked = self._top_cache.get(state)
+        if ranked is not None:
+            return state, sorted(ranked.by_domain)
+        codes = self._codes_cache.get(state)
+        if codes is None:
+            state, data = self.read_csv(hour_text)
+            codes = read_domain_codes(data)
+            self._codes_cache.put(state, codes)
+        return state, codes
+
+    def domain_pages(self, hour_text: str, domain: str) -> list[RankedPage] | None:
+        """Return one domain code's ranked pages of the hour, or None when the hour has no result."""
+        try:
+            return self.domain_rows(hour_text, domain)[1]
+        except (TaskNotFoundError, ResultNotReadyError):
+            return None
 
     def freshness(self, now: datetime | None = None) -> Freshness:
         """Read the newest result, the counts by status and the follow window at `now` (default: the clock)."""
@@ -214,54 +263,6 @@ class HourRequests:
         if age_s is None:
             return "no worker is running"
         return f"no worker is running: the last heartbeat is {age_s:.0f} s old"
-
-
-@dataclass(frozen=True)
-class RankedHour:
-    """One hour's ranked pages, parsed once, and the same pages grouped by domain code."""
-
-    pages: list[RankedPage]
-    by_domain: dict[str, list[RankedPage]]
-
-    @classmethod
-    def parse(cls, data: bytes) -> RankedHour:
-        """Parse a result file."""
-        pages = read_csv(data)
-        by_domain: dict[str, list[RankedPage]] = {}
-        for page in pages:
-            by_domain.setdefault(page.domain_code, []).append(page)
-        return cls(pages, by_domain)
-
-
-@dataclass
-class TopCache:
-    """A small LRU of parsed hours, keyed by what changes when an hour is computed again."""
-
-    size: int = TOP_CACHE_HOURS
-    _entries: OrderedDict[tuple[object, ...], RankedHour] = field(default_factory=OrderedDict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @staticmethod
-    def key(state: TaskState) -> tuple[object, ...]:
-        """The cache key: a recompute changes finished_at and the provenance, a move the data_path."""
-        return (state.hour, state.status, state.data_path, state.finished_at, state.provenance)
-
-    def get(self, state: TaskState) -> RankedHour | None:
-        """Return the parsed hour for this state of the task, if cached."""
-        key = self.key(state)
-        with self._lock:
-            ranked = self._entries.get(key)
-            if ranked is not None:
-                self._entries.move_to_end(key)
-            return ranked
-
-    def put(self, state: TaskState, ranked: RankedHour) -> None:
-        """Remember the parsed hour, forgetting the least recently used beyond `size`."""
-        with self._lock:
-            self._entries[self.key(state)] = ranked
-            self._entries.move_to_end(self.key(state))
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
 
 
 def is_ok(check: str) -> bool:
