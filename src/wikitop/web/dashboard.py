@@ -17,10 +17,11 @@ from werkzeug.wrappers import Response as BaseResponse
 from wikitop.errors import UsageError
 from wikitop.hours import HOUR, format_hour, hour_range, parse_hour
 from wikitop.state import TaskState, TaskStatus
+from wikitop.top_pages import ResultNotReadyError
 from wikitop.trends import MoveKind, View, period_text
 from wikitop.web.dashboard_api import code_named, read_trends, site_name
 from wikitop.web.guard import form_writes, token_matches
-from wikitop.web.hour_requests import HourRequests, ResultNotReadyError, TaskNotFoundError
+from wikitop.web.hour_requests import HourRequests, TaskNotFoundError
 from wikitop.web.inputs import current_hour_requests
 from wikitop.web.trend_schemas import RowFilter, TrendsQuery
 

@@ -12,8 +12,9 @@ from flask import Response
 from wikitop import sites
 from wikitop.hours import parse_hour
 from wikitop.state import TaskState
+from wikitop.top_pages import ResultNotReadyError
 from wikitop.trends import DEFAULT_TOP_N, HourTrends, hour_trends, period_text, render_trends_csv
-from wikitop.web.hour_requests import ResultNotReadyError, TaskNotFoundError
+from wikitop.web.hour_requests import TaskNotFoundError
 from wikitop.web.inputs import current_hour_requests
 from wikitop.web.trend_schemas import SiteOut, SitesOut, TrendsOut, TrendsQuery, trends_out
 
@@ -40,7 +41,7 @@ def read_trends(hour_text: str, query: TrendsQuery) -> tuple[TaskState, HourTren
         top_n=top_n,
     )
     if trends is None:  # the result went away between two reads (its file was deleted meanwhile)
-        raise ResultNotReadyError(f"hour {state.hour} has no result any more: ask for it again")
+        raise ResultNotReadyError(f"hour {state.hour} has no result any more: ask for it again", state)
     return state, trends
 
 
