@@ -140,9 +140,9 @@ class Figures:
 def main() -> None:
     args = _parse_args()
     # Imported here, not at the top: the contender processes import this module and must stay lean.
-    from common import realistic_dump
+    from common import machine_description, realistic_dump
 
-    print(_machine_description())
+    print(machine_description())
     print(_code_version())
     load_at_start = _load_average()
     table: list[tuple[int, float, dict[str, Figures | str]]] = []
@@ -379,20 +379,6 @@ def _scaling(table: list[tuple[int, float, dict[str, Figures | str]]]) -> str:
             f"(largest residual {worst:.2f} s){memory}"
         )
     return "\n".join(lines)
-
-
-def _machine_description() -> str:
-    model = "unknown CPU"
-    with Path("/proc/cpuinfo").open() as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    usable = len(os.sched_getaffinity(0))
-    return (
-        f"machine: {usable} usable CPUs (nproc; {os.cpu_count()} online), {model}, "
-        f"Python {sys.version.split()[0]}; load average {_load_average()}"
-    )
 
 
 def _code_version() -> str:
