@@ -7,6 +7,7 @@ mock), spoken to by s3fs/botocore exactly as in production; buckets are made wit
 from __future__ import annotations
 
 import csv
+import gzip
 import importlib.util
 import io
 import os
@@ -28,17 +29,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from support.dumpgen import DumpSpec, write_dump
+from support.reference import reference_rank
+from wikitop.blacklist import Blacklist
 from wikitop.errors import BackendMissingError, ConfigError, WikitopError
 from wikitop.hours import dump_path, result_path
 from wikitop.pipeline import Outcome, process_hour
-from wikitop.ranking import RankedPage, rank_dump
+from wikitop.ranking import Engine, RankedPage, native, rank_dump
 from wikitop.results import (
+    CSV_HEADER,
     ResultStore,
     backend_missing_error,
     read_csv,
     read_domain_codes,
     read_domain_csv,
     render_csv,
+    render_rows,
+    url_protocol,
 )
 from wikitop.services import build_services
 from wikitop.settings import load_settings
@@ -205,6 +211,52 @@ def test_write_then_read_round_trips_utf8_csv(store: ResultStore, backend: Backe
 def test_read_csv_gives_back_the_ranked_pages_render_csv_wrote() -> None:
     assert read_csv(render_csv(PAGES)) == PAGES
     assert read_csv(render_csv([])) == []
+
+
+@pytest.mark.parametrize("engine", ["native", "arrow"])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_render_rows_writes_the_oracles_rows_of_a_quirky_hour(
+    tmp_path: Path, engine: Engine, shuffle: bool
+) -> None:
+    # The pipeline renders a ranking's rows straight from the engine's tuples: the file must be the
+    # one csv.writer makes of the oracle's rows (quoted titles with commas and quotes, bad UTF-8).
+    if engine == "native" and not native.AVAILABLE:
+        pytest.skip("the C engine is not built")
+    spec = DumpSpec(
+        lines=20_000, domains=30, seed=5, quoted_rate=0.02, invalid_utf8_rate=0.002, shuffle=shuffle
+    )
+    dump = write_dump(tmp_path / "dump.gz", spec)
+    blacklist = Blacklist.parse(b"en.m Main_Page\nde Spezial:Suche\n")
+    ranking = rank_dump(dump, blacklist, 25, engine=engine)
+    expected_rows, lines_read, _ = reference_rank(
+        gzip.decompress(dump.read_bytes()), b"en.m Main_Page\nde Spezial:Suche\n", 25
+    )
+    expected = io.StringIO()
+    csv.writer(expected, lineterminator="\n").writerows([CSV_HEADER, *expected_rows])
+
+    assert render_rows(ranking.rows()) == expected.getvalue().encode("utf-8")
+    assert ranking.row_count == len(expected_rows) == len(ranking.pages)
+    assert ranking.lines_read == lines_read
+    assert any('"' in row[2] or "," in row[2] for row in expected_rows)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/srv/reports",
+        "reports",
+        "file:///srv/reports",
+        "local:///srv",
+        "s3://bucket/prefix",
+        "memory://x",
+        "simplecache::s3://b/k",
+        "gs://b",
+        "C:\\reports",
+    ],
+)
+def test_url_protocol_names_what_fsspec_names(url: str) -> None:
+    # Our copy of the rule lets local results skip importing fsspec; fsspec stays the reference.
+    assert url_protocol(url) == fsspec.utils.get_protocol(url)
 
 
 def test_read_csv_refuses_a_file_with_another_header() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from wikitop.hours import dump_path, parse_hour
 from wikitop.state import open_state_store
 
 # Runs `wikitop ARGS` in a fresh interpreter and writes, when it exits, the modules it had loaded.
@@ -34,10 +36,13 @@ def loaded_packages(modules: list[str]) -> set[str]:
     return set(modules) | {name.split(".")[0] for name in modules}
 
 
-def run_wikitop(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+def run_wikitop(
+    tmp_path: Path, *args: str, **settings: str
+) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     listing = tmp_path / "modules.json"
     env = {name: value for name, value in os.environ.items() if not name.startswith("WIKITOP_")}
     env["WIKITOP_DATA_DIR"] = str(tmp_path / "data")
+    env |= settings
     run = subprocess.run(
         [sys.executable, "-c", RUN_AND_LIST, str(listing), *args],
         env=env,
@@ -93,3 +98,27 @@ def test_status_of_a_fresh_data_dir_creates_the_state_through_sqlalchemy(tmp_pat
     assert (tmp_path / "data" / "state.sqlite3").is_file()
     assert "sqlalchemy" in loaded
     assert loaded & (ENGINE | SERVICES | DRAWING) == set()
+
+
+def test_run_from_a_local_mirror_loads_no_metrics_storage_library_or_download_lock(tmp_path: Path) -> None:
+    # prometheus_client (no /metrics is served), fsspec (results in a directory) and filelock (no
+    # download) were a fifth of `wikitop run`'s start-up.
+    dump = tmp_path / "mirror" / dump_path(parse_hour("2020010115"))
+    dump.parent.mkdir(parents=True)
+    dump.write_bytes(gzip.compress(b"en Main_Page 5 0\nen Other 3 0\n"))
+
+    run, loaded = run_wikitop(
+        tmp_path,
+        "run",
+        "2020010115",
+        WIKITOP_DUMPS_URL=str(tmp_path / "mirror"),
+        WIKITOP_BLACKLIST_URL="",
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert "2020010115  computed" in run.stdout
+    assert (tmp_path / "data" / "reports" / "2020" / "2020-01" / "top-20200101-15.csv").read_text() == (
+        "domain_code,rank,page_title,views\nen,1,Main_Page,5\nen,2,Other,3\n"
+    )
+    assert {"sqlalchemy", "wikitop._native"} <= loaded
+    assert loaded & {"prometheus_client", "fsspec", "filelock", "httpx"} == set()

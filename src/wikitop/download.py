@@ -22,12 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 from urllib.parse import urlsplit
 
-from filelock import FileLock, Timeout
-
 from wikitop.errors import DumpDownloadError, DumpNotPublishedError, HostUnreachableError
 
 if TYPE_CHECKING:
     import httpx
+    from filelock import FileLock
     from tenacity import RetryCallState
 
 T = TypeVar("T")
@@ -73,7 +72,10 @@ class DownloadSlots:
 
     def __init__(self, lock_dir: Path, limit: int) -> None:
         lock_dir.mkdir(parents=True, exist_ok=True)
-        self._locks = [FileLock(str(lock_dir / f"download-slot-{i}.lock")) for i in range(limit)]
+        self._paths = [lock_dir / f"download-slot-{i}.lock" for i in range(limit)]
+        # Made at the first download: a run from a local mirror never imports filelock.
+        self._locks: list[FileLock] = []
+        self._making = threading.Lock()
         self._local = threading.BoundedSemaphore(limit)
 
     @contextmanager
@@ -96,6 +98,11 @@ class DownloadSlots:
             release()
 
     def _acquire_any(self) -> FileLock:
+        from filelock import FileLock, Timeout
+
+        with self._making:
+            if not self._locks:
+                self._locks = [FileLock(str(path)) for path in self._paths]
         while True:
             for lock in self._locks:
                 try:

@@ -15,7 +15,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
-from fsspec.utils import get_protocol
 from isal import igzip
 
 from wikitop.download import BodyReader, HttpFetcher, ProgressCallback
@@ -29,7 +28,7 @@ from wikitop.errors import (
 )
 from wikitop.hours import dump_path
 from wikitop.inflate import open_gzip_file
-from wikitop.results import fsspec_options, open_filesystem
+from wikitop.results import LOCAL_PROTOCOLS, fsspec_options, open_filesystem, url_protocol
 
 T = TypeVar("T")
 StreamOpener = Callable[[], BinaryIO]
@@ -44,7 +43,7 @@ def is_remote(url: str) -> bool:
 
 def is_object_store(url: str) -> bool:
     """Tell whether a location is a data lake URL (s3://, s3a://, hdfs://, gs://...) read through fsspec."""
-    return not is_remote(url) and get_protocol(url) not in ("file", "local")
+    return not is_remote(url) and url_protocol(url) not in LOCAL_PROTOCOLS
 
 
 def local_path(url: str) -> Path:
@@ -110,7 +109,7 @@ class DumpSource:
     def _read_object(self, hour: datetime, consume: Callable[[StreamOpener], T]) -> tuple[T, int]:
         """Read the hour's dump from a data lake: missing is not published, a missing mirror is a bad URL."""
         url = self.url_for(hour)
-        options = fsspec_options(get_protocol(url), {}, self._s3_endpoint_url)
+        options = fsspec_options(url_protocol(url), {}, self._s3_endpoint_url)
         fs, path = open_filesystem(url, options, "WIKITOP_DUMPS_URL")
         try:
             try:

@@ -86,6 +86,8 @@ class ApiMetrics:
 # One instance of each metrics class per process: a second would register its series again.
 _instances: dict[type, Any] = {}
 _instance_lock = threading.Lock()
+# A command that serves no /metrics and exits would only pay prometheus_client's import for them.
+_counting = True
 
 
 def _instance(kind: type[_M]) -> _M:
@@ -95,6 +97,17 @@ def _instance(kind: type[_M]) -> _M:
             _instances[kind] = kind()
         instance: _M = _instances[kind]
         return instance
+
+
+def stop_counting() -> None:
+    """Count no worker metrics in this process: it serves none (`wikitop run`), so it skips prometheus_client."""
+    global _counting
+    _counting = False
+
+
+def counting() -> bool:
+    """Tell whether this process counts worker metrics (every process does, unless it stopped)."""
+    return _counting
 
 
 def metrics() -> WorkerMetrics:

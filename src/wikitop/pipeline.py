@@ -25,7 +25,7 @@ from wikitop.errors import (
 )
 from wikitop.hours import format_hour
 from wikitop.logs import log_context
-from wikitop.metrics import metrics
+from wikitop.metrics import counting, metrics
 from wikitop.queue.followup import retry_delay_s
 from wikitop.ranking import rank_stream
 from wikitop.recording import (
@@ -35,7 +35,7 @@ from wikitop.recording import (
     read_pending,
     store_result,
 )
-from wikitop.results import render_csv
+from wikitop.results import render_rows
 from wikitop.state import Provenance, TaskState, TaskStatus, status_after_failed_try
 from wikitop.state.outage import STATE_OUTAGES, describe_outage
 
@@ -224,6 +224,8 @@ def _fail_without_blacklist(key: str, services: Services, force: bool, error: st
 
 def _record(result: HourResult, retries: int) -> None:
     """Count the attempt in the Prometheus metrics."""
+    if not counting():
+        return
     recorded = metrics()
     recorded.hours.labels(result.outcome.value).inc()
     recorded.http_retries.inc(retries)
@@ -245,7 +247,7 @@ def _attempt(
         ranking, dump_bytes = services.dumps.read(
             hour, lambda open_dump: rank_stream(open_dump, blacklist, top_n, engine=engine), progress
         )
-        data_path = store_result(hour, render_csv(ranking.pages), services.results, services.settings)
+        data_path = store_result(hour, render_rows(ranking.rows()), services.results, services.settings)
     except DumpNotPublishedError as exc:
         error, unavailable = str(exc), TaskStatus.UNAVAILABLE
         if not finish_through_outage(
@@ -266,7 +268,7 @@ def _attempt(
         dump_bytes=dump_bytes,
         lines_read=ranking.lines_read,
         lines_skipped=ranking.lines_skipped,
-        rows=len(ranking.pages),
+        rows=ranking.row_count,
         duration_s=round(seconds, 3),
     )
     try:
@@ -279,7 +281,7 @@ def _attempt(
         raise
     if not recorded:
         return _lost(key, "its result", started)
-    return HourResult(key, Outcome.COMPUTED, len(ranking.pages), seconds, data_path, None, dump_bytes)
+    return HourResult(key, Outcome.COMPUTED, ranking.row_count, seconds, data_path, None, dump_bytes)
 
 
 def _record_pending(

@@ -11,19 +11,17 @@ import csv
 import errno
 import io
 import os
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import fsspec
-from fsspec.utils import get_protocol
-
 from wikitop.errors import BackendMissingError, ConfigError, WikitopError
 from wikitop.hours import result_path
-from wikitop.ranking import RankedPage
+from wikitop.ranking.rows import RankedPage, Row
 
 # A contract with the files' readers; the same names, in the same order, as RankedPage's fields.
 CSV_HEADER = ("domain_code", "rank", "page_title", "views")
@@ -33,17 +31,24 @@ S3_PROTOCOLS = frozenset({"s3", "s3a"})
 S3_PUT_OPTIONS = {"ContentType": "text/csv; charset=utf-8"}
 # A local results disk with less free space than this cannot take many more hours (one is ~100 KB).
 MIN_FREE_BYTES = 16 * 1024 * 1024
+# URL schemes of the local filesystem, as fsspec names them ("file://", "local://", or no scheme).
+LOCAL_PROTOCOLS = frozenset({"file", "local"})
 # The record kept next to a result whose attempt could not record it in the state store (an outage):
 # the next attempt records it from there instead of downloading the hour again.
 PENDING_SUFFIX = ".pending.json"
 
 
-def render_csv(pages: list[RankedPage]) -> bytes:
+def render_csv(pages: Iterable[RankedPage]) -> bytes:
     """Render ranked pages as UTF-8 CSV with the header `domain_code,rank,page_title,views`."""
+    return render_rows((page.domain_code, page.rank, page.page_title, page.views) for page in pages)
+
+
+def render_rows(rows: Iterable[Row]) -> bytes:
+    """Render `(domain_code, rank, page_title, views)` rows as render_csv does (a Ranking's `rows()`)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_HEADER)
-    writer.writerows((page.domain_code, page.rank, page.page_title, page.views) for page in pages)
+    writer.writerows(rows)
     return buffer.getvalue().encode("utf-8")
 
 
@@ -106,9 +111,14 @@ class ResultStore:
         self, base_url: str, storage_options: dict[str, Any] | None = None, *, s3_endpoint_url: str = ""
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.protocol = get_protocol(self.base_url)
-        options = fsspec_options(self.protocol, storage_options or {}, s3_endpoint_url.strip())
-        self._fs, self._root = open_filesystem(self.base_url, options)
+        self.protocol = url_protocol(self.base_url)
+        self._fs: Any
+        if self.protocol in LOCAL_PROTOCOLS and not storage_options:
+            # A directory (the default) needs no fsspec: its import is a sixth of `wikitop run`'s start-up.
+            self._fs, self._root = _LocalFiles(), _local_root(self.base_url)
+        else:
+            options = fsspec_options(self.protocol, storage_options or {}, s3_endpoint_url.strip())
+            self._fs, self._root = open_filesystem(self.base_url, options)
         self._local = "file" in _protocols(self._fs)
         self._put_options = S3_PUT_OPTIONS if self.protocol in S3_PROTOCOLS else {}
 
@@ -215,9 +225,16 @@ class ResultStore:
             raise OSError(errno.ENOSPC, f"results directory {root}: less than 16 MiB free")
 
 
+def url_protocol(url: str) -> str:
+    """The URL's protocol as fsspec names it: `s3` for `s3://b/k`, `file` for a plain path."""
+    # fsspec.utils.get_protocol's rule, without importing fsspec for the local paths of most runs.
+    parts = re.split(r"(\:\:|\://)", url, maxsplit=1)
+    return parts[0] if len(parts) > 1 else "file"
+
+
 def backend_missing_error(url: str, exc: ImportError, what: str = "results URL") -> BackendMissingError:
     """Turn fsspec's ImportError for a missing implementation into an error with the install hint."""
-    protocol = get_protocol(url)
+    protocol = url_protocol(url)
     hint = S3_INSTALL_HINT if protocol in S3_PROTOCOLS else str(exc)
     return BackendMissingError(f"{what} {url!r} needs the {protocol}:// backend ({exc}): {hint}")
 
@@ -239,6 +256,8 @@ def fsspec_options(protocol: str, options: dict[str, Any], s3_endpoint_url: str)
 
 def open_filesystem(url: str, options: dict[str, Any], what: str = "results URL") -> tuple[Any, str]:
     """Return fsspec's filesystem and root path for the URL, or say what to install or fix."""
+    import fsspec
+
     try:
         return fsspec.core.url_to_fs(url, **options)  # type: ignore[no-any-return]
     except ImportError as exc:
@@ -274,6 +293,30 @@ def _storage_errors(action: str, location: str) -> Iterator[None]:
         raise
     except Exception as exc:
         raise OSError(f"cannot {action} {location}: {type(exc).__name__}: {exc}") from exc
+
+
+class _LocalFiles:
+    """The few filesystem calls ResultStore makes, on local files, with fsspec's names and errors."""
+
+    protocol = ("file", "local")
+
+    def invalidate_cache(self, path: str | None = None) -> None:
+        """Nothing is cached locally."""
+
+    def exists(self, path: str) -> bool:
+        return Path(path).exists()
+
+    def cat_file(self, path: str) -> bytes:
+        return Path(path).read_bytes()
+
+    def rm_file(self, path: str) -> None:
+        Path(path).unlink()
+
+
+def _local_root(url: str) -> str:
+    """The absolute directory of a local URL, as fsspec's local filesystem gives it."""
+    path = url.split("://", 1)[1] if "://" in url else url
+    return Path(path).expanduser().absolute().as_posix().rstrip("/") or "/"
 
 
 def _protocols(fs: Any) -> tuple[str, ...]:

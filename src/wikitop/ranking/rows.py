@@ -6,12 +6,17 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import chain, count, repeat
+from operator import itemgetter
 from typing import BinaryIO
 
 from wikitop.blacklist import Blacklist
 from wikitop.errors import CorruptDumpError
 
 Key = tuple[bytes, bytes]
+# A result file's line: domain_code, rank, page_title, views.
+Row = tuple[str, int, str, int]
 
 
 @dataclass(frozen=True)
@@ -26,11 +31,34 @@ class RankedPage:
 
 @dataclass(frozen=True)
 class Ranking:
-    """The top pages of every domain code, ordered by domain (code point order) then rank."""
+    """The top pages of every domain code, ordered by domain (code point order) then rank.
 
-    pages: list[RankedPage]
+    Kept as each domain's rows, best first, as the engine left them: a result file is rendered
+    from `rows()` with no object per row (an hour has ~27k); `pages` builds the RankedPages when
+    a caller wants them.
+    """
+
+    domains: list[tuple[str, list[tuple[int, bytes]]]]
     lines_read: int
     lines_skipped: int
+
+    @property
+    def row_count(self) -> int:
+        """How many rows the ranking holds (the lines of its result file, header aside)."""
+        return sum(len(best) for _, best in self.domains)
+
+    def rows(self) -> Iterator[Row]:
+        """Yield `(domain_code, rank, page_title, views)` in file order, titles decoded for output."""
+        # Built from C iterators only (zip, repeat, map): no Python code runs per row.
+        return chain.from_iterable(
+            zip(repeat(name), count(1), map(_decode, map(itemgetter(1), best)), map(itemgetter(0), best))
+            for name, best in self.domains
+        )
+
+    @cached_property
+    def pages(self) -> list[RankedPage]:
+        """The rows as RankedPages."""
+        return [RankedPage(*row) for row in self.rows()]
 
 
 @dataclass
@@ -52,20 +80,30 @@ class Tally:
         for (domain, title), views in self.side_rows.items():
             if not blacklist.contains(domain, title):
                 self.candidates[domain].append((views, title))
-        return Ranking(_final_pages(self.candidates, top_n), self.lines_read, self.lines_skipped)
+        return Ranking(_best_rows(self.candidates, top_n), self.lines_read, self.lines_skipped)
 
 
-def _final_pages(candidates: dict[bytes, list[tuple[int, bytes]]], top_n: int) -> list[RankedPage]:
-    """Rank each domain's candidates (views desc, title asc) and decode the kept rows for output."""
-    pages: list[RankedPage] = []
-    for domain in sorted(candidates, key=lambda code: (code.decode("utf-8", "replace"), code)):
-        best = sorted(candidates[domain], key=lambda row: (-row[0], row[1]))[:top_n]
-        name = domain.decode("utf-8", "replace")
-        pages.extend(
-            RankedPage(name, rank, title.decode("utf-8", "replace"), views)
-            for rank, (views, title) in enumerate(best, start=1)
-        )
-    return pages
+def _best_rows(
+    candidates: dict[bytes, list[tuple[int, bytes]]], top_n: int
+) -> list[tuple[str, list[tuple[int, bytes]]]]:
+    """Each domain's best `top_n` candidates (views desc, title asc), domains in code point order."""
+    named = sorted((domain.decode("utf-8", "replace"), domain) for domain in candidates)
+    best: list[tuple[str, list[tuple[int, bytes]]]] = []
+    for name, domain in named:
+        rows = candidates[domain]
+        # Two sorts with C keys, the second stable: views descending, ties by title ascending.
+        rows.sort(key=_TITLE)
+        rows.sort(key=_VIEWS, reverse=True)
+        best.append((name, rows[:top_n]))
+    return best
+
+
+_VIEWS = itemgetter(0)
+_TITLE = itemgetter(1)
+
+
+def _decode(title: bytes) -> str:
+    return title.decode("utf-8", "replace")
 
 
 def read_blocks(stream: BinaryIO, block_bytes: int) -> Iterator[bytes]:
