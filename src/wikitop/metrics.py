@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -99,10 +100,18 @@ def _instance(kind: type[_M]) -> _M:
         return instance
 
 
-def stop_counting() -> None:
-    """Count no worker metrics in this process: it serves none (`wikitop run`), so it skips prometheus_client."""
+@contextmanager
+def uncounted() -> Iterator[None]:
+    """Count no worker metrics inside: `wikitop run` serves none, so it skips prometheus_client.
+
+    Restored on the way out, for a caller that goes on (the CLI's tests run it in their process).
+    """
     global _counting
-    _counting = False
+    before, _counting = _counting, False
+    try:
+        yield
+    finally:
+        _counting = before
 
 
 def counting() -> bool:

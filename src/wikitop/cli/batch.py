@@ -33,14 +33,13 @@ def run(start: str | None, end: str | None, force: bool, jobs: int | None) -> No
     Hour H is Wikimedia's file pageviews-YYYYMMDD-HH0000.gz. Exit code 0 when every hour has a
     result, 1 when any failed or is not published yet, 2 on a usage error.
     """
-    from wikitop.metrics import stop_counting
+    from wikitop.metrics import uncounted
     from wikitop.services import ask_hours
 
-    # This process exits when its hours are done and serves no /metrics: its counters would die unread.
-    stop_counting()
     settings = read_settings()
     hours = hours_of(start, end, settings)
-    with open_services(settings) as services:
+    # This command serves no /metrics and exits when its hours are done: counters would die unread.
+    with uncounted(), open_services(settings) as services:
         # An unreachable blacklist fails the whole range at once, in one line (see _Main).
         services.blacklists.get()
         # What is loaded by now (modules, settings, the blacklist) lives as long as the process: out
