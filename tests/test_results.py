@@ -214,6 +214,28 @@ def test_read_csv_gives_back_the_ranked_pages_render_csv_wrote() -> None:
 
 
 @pytest.mark.parametrize("engine", ["native", "arrow"])
+def test_a_title_holding_a_carriage_return_reads_back_whole(tmp_path: Path, engine: Engine) -> None:
+    # Dump lines end at "\n" only: a bare "\r" inside a title is data, which csv leaves unquoted
+    # and then reads as a line break. The row must come back whole, by either reader.
+    if engine == "native" and not native.AVAILABLE:
+        pytest.skip("the C engine is not built")
+    text = b"en A 5 0\nen B\rC 9 0\nen D 7 0\nen\rx E 3 0\n"
+    dump = tmp_path / "dump.gz"
+    dump.write_bytes(gzip.compress(text))
+    ranking = rank_dump(dump, Blacklist.parse(b""), 25, engine=engine)
+    expected, _, _ = reference_rank(text, b"", 25)
+    pages = [RankedPage(*row) for row in expected]
+    assert [page.page_title for page in pages if page.domain_code == "en"] == ["B\rC", "D", "A"]
+
+    data = render_rows(ranking.rows())
+
+    assert read_csv(data) == pages
+    assert read_domain_csv(data, "en") == [page for page in pages if page.domain_code == "en"]
+    assert read_domain_csv(data, "en\rx") == [page for page in pages if page.domain_code == "en\rx"]
+    assert read_domain_codes(data) == ["en", "en\rx"]
+
+
+@pytest.mark.parametrize("engine", ["native", "arrow"])
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_render_rows_writes_the_oracles_rows_of_a_quirky_hour(
     tmp_path: Path, engine: Engine, shuffle: bool

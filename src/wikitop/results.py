@@ -45,11 +45,31 @@ def render_csv(pages: Iterable[RankedPage]) -> bytes:
 
 def render_rows(rows: Iterable[Row]) -> bytes:
     """Render `(domain_code, rank, page_title, views)` rows as render_csv does (a Ranking's `rows()`)."""
+    rows = list(rows)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_HEADER)
     writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+    text = buffer.getvalue()
+    if "\r" in text:
+        text = _render_carriage_returns(rows)
+    return text.encode("utf-8")
+
+
+def _render_carriage_returns(rows: list[Row]) -> str:
+    """Render rows as render_rows does, but with the text fields quoted in a row that holds a "\r".
+
+    csv quotes a field holding its line terminator ("\n") but not a bare carriage return, which
+    readers (csv itself, spreadsheets) take for a line break. Dump lines end at "\n" only, so a title
+    may hold one; such a row has its domain code and title quoted (read_domain_csv finds both forms).
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    quoting = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+    writer.writerow(CSV_HEADER)
+    for row in rows:
+        (quoting if "\r" in row[0] or "\r" in row[2] else writer).writerow(row)
+    return buffer.getvalue()
 
 
 def read_csv(data: bytes) -> list[RankedPage]:
@@ -66,13 +86,16 @@ def read_domain_csv(data: bytes, domain: str) -> list[RankedPage]:
     _check_header(data)
     # No field holds a newline (dump lines are split on them), so each row is one line, and a row of
     # `domain` starts with that field exactly as render_csv writes it: find those lines, parse them.
-    prefix = b"\n" + _rendered_field(domain)
-    lines = []
-    start = data.find(prefix)
-    while start != -1:
-        end = data.find(b"\n", start + 1)
-        lines.append(data[start + 1 : end if end != -1 else len(data)])
-        start = data.find(prefix, end) if end != -1 else -1
+    found: list[tuple[int, bytes]] = []
+    # Its rows that hold a carriage return have the code quoted (see _render_carriage_returns).
+    quoted = b'"' + domain.replace('"', '""').encode("utf-8") + b'",'
+    for prefix in {b"\n" + _rendered_field(domain), b"\n" + quoted}:
+        start = data.find(prefix)
+        while start != -1:
+            end = data.find(b"\n", start + 1)
+            found.append((start, data[start + 1 : end if end != -1 else len(data)]))
+            start = data.find(prefix, end) if end != -1 else -1
+    lines = [line for _, line in sorted(found)]
     reader = csv.reader(io.StringIO(b"\n".join(lines).decode("utf-8"), newline=""))
     return [RankedPage(code, int(rank), title, int(views)) for code, rank, title, views in reader]
 
