@@ -8,10 +8,11 @@ the inflate and to the other build, and checks that both builds give the same ro
 
 Builds are compiled here with setup.py's flags: `--before REV` takes `_native.c` from a git revision
 (default HEAD), the "after" is the checkout's file; `--define` adds `-D` flags to the after build
-(`WIKITOP_SCALAR_SCAN`: the scanner of CPUs without SSE2).
+(`WIKITOP_SCALAR_SCAN`: the scanner of CPUs without SSE2). `--any-order` ranks on the general path
+(the hash table) instead, e.g. with `--dump` a shuffled hour made by bench_general.py.
 
     python bench/bench_parse.py [--runs 9] [--before REV] [--define WIKITOP_SCALAR_SCAN]
-        [--blacklist FILE]
+        [--blacklist FILE] [--dump FILE.gz] [--any-order]
 """
 
 from __future__ import annotations
@@ -46,8 +47,10 @@ def main() -> None:
     parser.add_argument("--before", default="HEAD", help="git revision of the 'before' build")
     parser.add_argument("--define", action="append", default=[], help="-D flag of the after build")
     parser.add_argument("--blacklist", default="", help="blacklist file both builds skip")
+    parser.add_argument("--dump", default="", help="gzip dump to rank (default: the benchmark hour)")
+    parser.add_argument("--any-order", action="store_true", help="rank on the general path")
     args = parser.parse_args()
-    dump = realistic_dump(5_700_000, 1500, 1)
+    dump = Path(args.dump) if args.dump else realistic_dump(5_700_000, 1500, 1)
     compressed = dump.read_bytes()
     blocks = _blocks(isal_zlib.decompress(compressed, wbits=16 + isal_zlib.MAX_WBITS))
     keys = blacklist_keys(Blacklist.parse(Path(args.blacklist).read_bytes())) if args.blacklist else []
@@ -60,7 +63,7 @@ def main() -> None:
                 SOURCE, Path(build_dir) / "after", args.define
             ),
         }
-        answers = {name: _rank(module, blocks, keys)[1] for name, module in builds.items()}
+        answers = {name: _rank(module, blocks, keys, args.any_order)[1] for name, module in builds.items()}
         assert len(set(map(repr, answers.values()))) == 1, "the builds disagree"
         cpu: dict[str, list[float]] = {name: [] for name in ["ISA-L inflate", *builds]}
         for run in range(args.runs):
@@ -69,10 +72,11 @@ def main() -> None:
             cpu["ISA-L inflate"].append(time.process_time() - started)
             order = list(builds.items())
             for name, module in order[run % 2 :] + order[: run % 2]:
-                cpu[name].append(_rank(module, blocks, keys)[0])
+                cpu[name].append(_rank(module, blocks, keys, args.any_order)[0])
     print(
         f"{machine_description()}; {dump.name}: {sum(map(len, blocks)) / 1e6:.0f} MB inflated, "
-        f"blacklist {args.blacklist or 'none'}, medians of {args.runs}"
+        f"blacklist {args.blacklist or 'none'}, {'general path' if args.any_order else 'one pass'}, "
+        f"medians of {args.runs}"
     )
     inflate = statistics.median(cpu["ISA-L inflate"])
     first = statistics.median(next(iter(cpu[name] for name in builds)))
@@ -88,10 +92,12 @@ def _blocks(data: bytes) -> list[bytes]:
     return [data[start : start + BLOCK] for start in range(0, len(data), BLOCK)]
 
 
-def _rank(module: ModuleType, blocks: list[bytes], keys: list[bytes]) -> tuple[float, object]:
+def _rank(
+    module: ModuleType, blocks: list[bytes], keys: list[bytes], any_order: bool
+) -> tuple[float, object]:
     """CPU seconds of one ranking of the blocks, and what it found."""
     started = time.process_time()
-    ranker = module.Ranker(25, keys, False)
+    ranker = module.Ranker(25, keys, any_order)
     popped = []
     for block in blocks:
         ranker.feed(block)
