@@ -86,6 +86,7 @@ static char *copy_bytes(const char *p, size_t n) {
     return copy;
 }
 
+/* Bytes order, as Python compares bytes: memcmp, then the shorter one first. */
 static int compare_bytes(const char *a, size_t alen, const char *b, size_t blen) {
     int c = memcmp(a, b, alen < blen ? alen : blen);
     if (c) return c;
