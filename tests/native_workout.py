@@ -17,6 +17,11 @@ import sys
 import threading
 from collections.abc import Callable
 from types import ModuleType
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from wikitop.blacklist import Blacklist
+    from wikitop.ranking.rows import Tally
 
 from support.reference import parse_line, reference_rank
 
@@ -39,13 +44,13 @@ def line(rng: random.Random, domain: str) -> bytes:
     return f"{domain} {title} {views} 0".encode("utf-8", "surrogateescape")
 
 
-def dump(seed: int) -> bytes:
+def dump(seed: int, count: int = 3_000) -> bytes:
     """A dump in key order, as Wikimedia's, so that the C engine ranks it in one pass."""
     rng = random.Random(seed)
     domains = ["aa", "de", "en", "en.m", "", "zh.m.d"]
     by_key: dict[tuple[bytes, bytes], bytes] = {}
     malformed = []
-    for _ in range(3_000):
+    for _ in range(count):
         raw = line(rng, rng.choice(domains))
         parsed = parse_line(raw)
         if parsed is None:
@@ -58,14 +63,23 @@ def dump(seed: int) -> bytes:
     return b"\n".join(lines) + (b"\n" if seed % 2 else b"")
 
 
-def with_repeats(data: bytes, seed: int) -> tuple[bytes, bytes]:
+def with_repeats(data: bytes, seed: int) -> tuple[bytes, bytes, bytes]:
     """The dump with every 7th line twice: right after itself (keys still never decrease: the sorted
-    path sums them), and everything shuffled (the general path)."""
+    path sums them), with 40 of those lines moved to the end (the one pass sets them aside, and
+    may read the dump again to sum some keys), and shuffled (with more rows out of place than the
+    one pass sets aside, the general path's; see main)."""
     lines = data.split(b"\n")
     repeated = [twice for i, line in enumerate(lines) for twice in ([line, line] if i % 7 == 0 else [line])]
+    rng = random.Random(seed)
+    moved = set(rng.sample(range(len(repeated)), 40))
+    late = [line for i, line in enumerate(repeated) if i not in moved] + [repeated[i] for i in sorted(moved)]
     shuffled = repeated[:]
-    random.Random(seed).shuffle(shuffled)
-    return b"\n".join(repeated) + b"\n", b"\n".join(shuffled) + b"\n"
+    rng.shuffle(shuffled)
+    return joined(repeated), joined(late), joined(shuffled)
+
+
+def joined(lines: list[bytes]) -> bytes:
+    return b"\n".join(lines) + b"\n"
 
 
 def blacklist_of(data: bytes) -> bytes:
@@ -124,6 +138,23 @@ def misuse(native: ModuleType) -> None:
     expect_error(RuntimeError, lambda: ranker.feed(b""))
 
 
+def count_general_path() -> list[int]:
+    """A list that gets an item each time the C engine's general path ranks a dump."""
+    from wikitop.ranking import native
+
+    calls: list[int] = []
+    rank_any_order = native.rank_any_order
+
+    def counted(
+        open_stream: Callable[[], BinaryIO], blacklist: Blacklist, top_n: int, block_bytes: int
+    ) -> Tally:
+        calls.append(1)
+        return rank_any_order(open_stream, blacklist, top_n, block_bytes)
+
+    native.rank_any_order = counted
+    return calls
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--native", help="the wikitop._native extension module to load")
@@ -136,27 +167,44 @@ def main() -> None:
     from wikitop.ranking import rank_stream
 
     misuse(_native)
+    general_path = count_general_path()
     for seed in range(4):
-        adjacent, shuffled = with_repeats(dump(seed), seed)
-        # One pass over a dump in key order; two over one in no order (the sorted path gives up).
-        for data, passes in ((dump(seed), 1), (adjacent, 1), (shuffled, 2)):
+        adjacent, late, shuffled = with_repeats(dump(seed), seed)
+        # One pass over a dump in key order; one or two with rows out of place (set aside by the
+        # one pass, some summed in a second); two over one in no order, the second on the general
+        # path (the sorted one gives up: more rows out of place than it sets aside, once the dump
+        # is 4 times as large; fewer runs of it, for valgrind's time). Blocks of 7 bytes cut every
+        # line somewhere.
+        every = (1, 3, 25)
+        cases: list[tuple[bytes, set[int], bool, tuple[int, ...], tuple[int, ...]]] = [
+            (dump(seed), {1}, False, every, (7, 1_000, 1 << 20)),
+            (adjacent, {1}, False, every, (7, 1_000, 1 << 20)),
+            (late, {1, 2}, False, every, (7, 1_000, 1 << 20)),
+            (shuffled, {1, 2}, False, every, (7, 1 << 20)),
+        ]
+        if seed < 2:
+            cases.append((with_repeats(dump(seed, 12_000), seed)[2], {2}, True, (3,), (1_000,)))
+        for data, passes, general, top_ns, sizes in cases:
             blacklist = blacklist_of(data)
-            for top_n in (1, 3, 25):
-                for block_bytes in (7, 1_000, 1 << 20):
+            for top_n in top_ns:
+                expected = reference_rank(data, blacklist, top_n)
+                for block_bytes in sizes:
                     opened: list[int] = []
 
                     def open_stream(data: bytes = data, opened: list[int] = opened) -> io.BytesIO:
                         opened.append(1)
                         return io.BytesIO(data)
 
+                    general_path.clear()
                     ranking = rank_stream(
                         open_stream, Blacklist.parse(blacklist), top_n, block_bytes, "native"
                     )
                     rows = [(p.domain_code, p.rank, p.page_title, p.views) for p in ranking.pages]
-                    expected = reference_rank(data, blacklist, top_n)
                     case = f"seed {seed}, {passes} pass(es), top {top_n}, blocks of {block_bytes} bytes"
-                    if len(opened) != passes:
-                        sys.exit(f"the dump was read {len(opened)} times: {case}")
+                    if len(opened) not in passes or bool(general_path) != general:
+                        sys.exit(
+                            f"the dump was read {len(opened)} times, general path {general_path}: {case}"
+                        )
                     if (rows, ranking.lines_read, ranking.lines_skipped) != expected:
                         sys.exit(f"wrong answer: {case}")
     print("native workout: all answers match the oracle")

@@ -25,6 +25,8 @@ def native_errors(report: str) -> list[str]:
 
 
 @pytest.mark.slow
+# Everything under valgrind, the Python oracle included, runs ~50 times slower: about 4 minutes here.
+@pytest.mark.timeout(900)
 def test_c_engine_reads_writes_and_frees_only_its_own_memory() -> None:
     require_native_engine()
     valgrind = shutil.which("valgrind")

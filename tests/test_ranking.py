@@ -622,11 +622,72 @@ def test_sums_past_int64_are_exact_and_past_64_bits_fail_the_hour_clearly() -> N
 
 
 def test_dump_out_of_order_is_read_again_by_the_general_path(engine: Engine) -> None:
-    data = lines("en B 5 0", "en C 3 0", "de X 9 0", "en A 4 0")
-    opener = CountingOpener(data)
-    ranking = rank_stream(opener, Blacklist.empty(), 25, engine=engine)
-    assert opener.opened == 2
-    assert as_result(ranking) == reference_rank(data, b"", 25)
+    few = lines("en B 5 0", "en C 3 0", "de X 9 0", "en A 4 0")
+    # The C engine sets aside up to 4,096 rows out of place (below); a shuffled file has more.
+    spec = DumpSpec(lines=20_000, domains=20, seed=3, quoted_rate=0.0, percent_rate=0.1, shuffle=True)
+    shuffled = lines(*(line.encode("utf-8", "surrogateescape") for line in generate_lines(spec)))
+    for data in (few, shuffled) if engine == "arrow" else (shuffled,):
+        opener = CountingOpener(data)
+        ranking = rank_stream(opener, Blacklist.empty(), 25, engine=engine)
+        assert opener.opened == 2
+        assert as_result(ranking) == reference_rank(data, b"", 25)
+
+
+def no_general_path(*_args: object) -> None:
+    raise AssertionError("the general path ranked the hour")
+
+
+def test_c_engine_adds_rows_out_of_place_to_their_sums_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row out of place of a kept key, of a domain with fewer than N keys, of a new domain, of a
+    blacklisted page: the one pass settles each (top N = 2 here) and reads the dump once."""
+    require_native_engine()
+    from wikitop.ranking import native
+
+    monkeypatch.setattr(native, "rank_any_order", no_general_path)
+    in_order = lines("de Q 4 0", "en A 10 0", "en B 9 0", "en C 8 0", "fr Z 1 0")
+    late = lines("en B 2 0", "de Q 3 0", "de R 5 0", "aa New 7 0", "en A 1 0", "en Bad 50 0", "de Q 1 0")
+    data = in_order + late
+    blacklist = b"en Bad\n"
+    expected = reference_rank(data, blacklist, 2)
+    # The late rows change the answer: Q's sum (8) and R's, a new domain code, A's and B's sums.
+    assert expected != reference_rank(in_order, blacklist, 2)
+    for chunk_bytes in (None, 7):
+        opener = CountingOpener(data)
+        ranking = rank_stream(opener, Blacklist.parse(blacklist), 2, chunk_bytes, "native")
+        assert opener.opened == 1
+        assert as_result(ranking) == expected
+
+
+def test_c_engine_sums_unsettled_keys_in_a_second_pass_that_ranks_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A late row of a key not among its full domain's kept rows: only the key's whole sum tells
+    whether it enters the top N, so one more pass sums that key alone (not the general path)."""
+    require_native_engine()
+    from wikitop.ranking import native
+
+    monkeypatch.setattr(native, "rank_any_order", no_general_path)
+    in_order = lines("en A 10 0", "en B 9 0", "en C 8 0", "en D 7 0", '"en" "E F" 3 0', "en G 6 0")
+    for late_row in ("en D 5 0", "en D 1 0", "en Cz 1 0", '"en" "D" 5 0'):
+        data = in_order + lines(late_row, "en B 1 0")
+        opener = CountingOpener(data)
+        ranking = rank_stream(opener, Blacklist.empty(), 2, engine="native")
+        assert opener.opened == 2
+        assert as_result(ranking) == reference_rank(data, b"", 2)
+    # D's late 5 views lift it (12) above A (10): the second pass is what finds its first 7.
+    assert reference_rank(in_order + lines("en D 5 0"), b"", 2)[0][0] == ("en", 1, "D", 12)
+
+
+def test_sums_past_64_bits_through_rows_out_of_place_fail_the_hour_clearly() -> None:
+    require_native_engine()
+    most = f"{2**63 - 1}"
+    kept = lines(f"en A {most} 0", "en B 1 0", f"en A {most} 0", f"en A {most} 0")
+    unsettled = lines(
+        "en A 5 0", "en B 4 0", f"en C {most} 0", "en D 1 0", f"en C {most} 0", f"en C {most} 0"
+    )
+    for data, top_n in ((kept, 5), (unsettled, 2)):
+        with pytest.raises(CorruptDumpError, match=r"summed views exceed 2\*\*64 - 1"):
+            engine_stream(data, b"", top_n, "native")
 
 
 def test_engine_matches_reference_with_dumpgen_shuffle_and_invalid_utf8(

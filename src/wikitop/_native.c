@@ -6,8 +6,10 @@
  * (domain, title) keys never decrease, and keep the top N rows of the current domain run,
  * skipping blacklisted pairs. A key can then repeat only right after itself (a file sorted by whole
  * line), so summing equal adjacent keys is the only sum needed and memory stays at N rows per domain.
- * The first key that decreases stops the pass: the caller then ranks the hour again on the general
- * path, a Ranker made with any_order=True, which sums every key in a hash table (its memory grows
+ * A row whose key decreases is set aside as a side row (the order goes on from the key before it):
+ * Python adds it to its key's sum, or, when the N rows kept cannot tell whether it enters a top N,
+ * ranks the hour again. Past SET_ASIDE_MAX such rows the pass stops: the caller then ranks the hour
+ * again on the general path, a Ranker made with any_order=True, which sums every key in a hash table (its memory grows
  * with the distinct keys of the hour, ~28 bytes each plus the title) and ranks them at finish().
  * Keys holding a space (only possible inside quotes) are handed back to Python as side rows,
  * exactly as the Arrow path sets them aside.
@@ -40,6 +42,9 @@
 #endif
 
 #define INT64_MAX_U ((uint64_t)INT64_MAX)
+/* Rows out of place that the one pass sets aside before it gives the hour up to the general path:
+ * a few (a row appended late, say) cost nothing; a shuffled file reaches this within kilobytes. */
+#define SET_ASIDE_MAX 4096
 
 /* ---- growable byte buffer ---------------------------------------------------------------- */
 
@@ -147,7 +152,7 @@ static int keyset_build(KeySet *set, PyObject *keys, int prefix_only) {
     for (Py_ssize_t i = 0; i < count; i++) {
         PyObject *key = PyList_GET_ITEM(keys, i);
         if (!PyBytes_Check(key)) {
-            PyErr_SetString(PyExc_TypeError, "blacklist keys must be bytes");
+            PyErr_SetString(PyExc_TypeError, "blacklist and watch keys must be bytes");
             return -1;
         }
         total += (size_t)PyBytes_GET_SIZE(key);
@@ -256,6 +261,10 @@ typedef struct {
     size_t top_n;
     KeySet pairs;   /* domain + " " + percent-decoded title */
     KeySet domains; /* the domain codes that have blacklisted titles */
+    /* Ranker(..., watch=keys): hand over the rows of these keys (domain + " " + title) as side
+     * rows, and nothing else (see watch_record). */
+    KeySet watch, watch_domains;
+    int watching;
     Buf carry;      /* the unfinished last line of the previous feed */
     Buf scratch;    /* the fields of a quoted line, unquoted */
     Buf lookup;     /* a blacklist key being looked up */
@@ -276,6 +285,7 @@ typedef struct {
     SideRow *side;
     size_t side_count, side_cap;
     long long lines_read, lines_skipped;
+    size_t set_aside; /* rows whose key decreased, handed over as side rows (at most SET_ASIDE_MAX) */
     int out_of_order, finished;
     int any_order;  /* Ranker(..., any_order=True): sum every key in `tallied`, then rank (the general path) */
     int overflow;   /* a key's summed views went past 2**64 - 1 */
@@ -775,7 +785,20 @@ static int rank_tallied(Ranker *r) {
 /* One record: in any-order mode, add it to its key's sum. Otherwise check the order (an equal
  * adjacent key adds to the previous key's sum), offer the previous key once the key changes, switch
  * runs on a new domain. */
+/* Watching: a row of a watched key becomes a side row; the others are only counted as read. */
+static int watch_record(Ranker *r, const char *d, size_t dl, const char *t, size_t tl, uint64_t views) {
+    if (!keyset_contains(&r->watch_domains, d, dl)) return 0;
+    Buf *key = &r->lookup;
+    if (buf_reserve(key, dl + 1 + tl)) return -1;
+    memcpy(key->data, d, dl);
+    key->data[dl] = ' ';
+    memcpy(key->data + dl + 1, t, tl);
+    if (!keyset_contains(&r->watch, key->data, dl + 1 + tl)) return 0;
+    return add_side_row(r, d, dl, t, tl, views);
+}
+
 static int take_record(Ranker *r, const char *d, size_t dl, const char *t, size_t tl, uint64_t views, int volatile_key) {
+    if (r->watching) return watch_record(r, d, dl, t, tl, views);
     if (r->any_order) return tally_key(r, d, dl, t, tl, views);
     int same_domain = 0;
     if (r->have_prev) {
@@ -783,6 +806,13 @@ static int take_record(Ranker *r, const char *d, size_t dl, const char *t, size_
         if (c == 0) {
             same_domain = 1;
             c = compare_bytes(t, tl, r->prev_title, r->prev_title_len);
+        }
+        if (c < 0 && r->set_aside < SET_ASIDE_MAX) {
+            /* Out of place: handed to Python as a side row (wikitop.ranking.native adds it to its
+             * key's sum there, or sends the hour to the general path); the order goes on from the
+             * previous key. */
+            r->set_aside++;
+            return add_side_row(r, d, dl, t, tl, views);
         }
         if (c < 0 || (c == 0 && add_views(&r->prev_views, views))) {
             r->out_of_order = 1; /* the general path ranks the hour (and reports an overflow) */
@@ -1107,6 +1137,8 @@ static void Ranker_release(Ranker *r) {
     free(r->top);
     keyset_free(&r->pairs);
     keyset_free(&r->domains);
+    keyset_free(&r->watch);
+    keyset_free(&r->watch_domains);
     tallied_free(&r->tallied);
     buf_free(&r->carry);
     buf_free(&r->scratch);
@@ -1122,12 +1154,17 @@ static PyObject *Ranker_new(PyTypeObject *type, PyObject *Py_UNUSED(args), PyObj
 }
 
 static int Ranker_init(Ranker *r, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"top_n", "blacklist_keys", "any_order", NULL};
+    static char *kwlist[] = {"top_n", "blacklist_keys", "any_order", "watch", NULL};
     Py_ssize_t top_n;
-    PyObject *keys;
+    PyObject *keys, *watch = Py_None;
     int any_order = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "nO!|p:Ranker", kwlist, &top_n, &PyList_Type, &keys, &any_order))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "nO!|pO:Ranker", kwlist, &top_n, &PyList_Type, &keys, &any_order,
+                                     &watch))
         return -1;
+    if (watch != Py_None && !PyList_Check(watch)) {
+        PyErr_SetString(PyExc_TypeError, "watch must be a list of bytes or None");
+        return -1;
+    }
     if (top_n < 1) {
         PyErr_SetString(PyExc_ValueError, "top_n must be at least 1");
         return -1;
@@ -1139,11 +1176,14 @@ static int Ranker_init(Ranker *r, PyObject *args, PyObject *kwds) {
     r->top_n = (size_t)top_n;
     r->top = calloc(r->top_n, sizeof(Entry));
     if (!r->top) PyErr_NoMemory();
-    if (!r->top || keyset_build(&r->pairs, keys, 0) || keyset_build(&r->domains, keys, 1)) {
+    int watching = watch != Py_None;
+    if (!r->top || keyset_build(&r->pairs, keys, 0) || keyset_build(&r->domains, keys, 1) ||
+        (watching && (keyset_build(&r->watch, watch, 0) || keyset_build(&r->watch_domains, watch, 1)))) {
         Ranker_release(r); /* a failed __init__ leaves nothing behind: it may be called again */
         return -1;
     }
     r->any_order = any_order;
+    r->watching = watching;
     r->state = RANKER_READY;
     return 0;
 }
@@ -1183,8 +1223,9 @@ static PyGetSetDef Ranker_getset[] = {
 static PyTypeObject RankerType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "wikitop._native.Ranker",
-    .tp_doc = PyDoc_STR("Ranker(top_n, blacklist_keys, any_order=False): top N rows per domain of a key-sorted "
-                        "dump, or with any_order of a dump in any order (every key summed)."),
+    .tp_doc = PyDoc_STR("Ranker(top_n, blacklist_keys, any_order=False, watch=None): top N rows per domain of a "
+                        "key-sorted dump, or with any_order of a dump in any order (every key summed), or with "
+                        "watch (keys b'domain title') only the rows of those keys, as side rows."),
     .tp_basicsize = sizeof(Ranker),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = Ranker_new,

@@ -9,8 +9,11 @@ a sorted path and a general path:
   table (memory: the distinct keys, ~28 bytes each plus the title), then ranked.
 - `arrow` (`ranking/arrow.py`): both paths when the C extension was not built (no compiler at
   install time), or with WIKITOP_ENGINE=arrow.
-The native engine runs when it is built (`engine="auto"`); the first key that decreases sends the
-hour, from its start, to the general path of the same engine. The gzip stream is inflated by ISA-L
+The native engine runs when it is built (`engine="auto"`). Its one pass sets aside rows whose key
+decreases (a few rows out of place) and adds them to their keys' sums, reading the hour once more,
+for the few keys whose sums it did not keep, only when one of them might enter a top N
+(`native.rank_sorted`); thousands of them (a shuffled file) send the hour, from its start, to the
+general path. With Arrow, the first key that decreases does. The gzip stream is inflated by ISA-L
 (`wikitop.inflate`) on a helper thread when a core is free, so inflating and ranking one hour use
 both cores.
 """
@@ -54,7 +57,7 @@ def rank_stream(
     chunk_bytes: int | None = None,
     engine: Engine = "auto",
 ) -> Ranking:
-    """Rank an uncompressed dump; `open_stream` may be called twice (once more for unsorted dumps).
+    """Rank an uncompressed dump; `open_stream` may be called again (for unsorted dumps), twice at most.
 
     `chunk_bytes` overrides each engine's read size (tests cut lines everywhere with tiny ones).
     """

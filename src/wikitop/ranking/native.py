@@ -8,7 +8,7 @@ from typing import BinaryIO
 
 from wikitop.blacklist import Blacklist
 from wikitop.errors import CorruptDumpError
-from wikitop.ranking.rows import Tally, read_blocks
+from wikitop.ranking.rows import Key, Tally, read_blocks
 
 try:
     from wikitop import _native
@@ -18,14 +18,88 @@ except ImportError:  # built without a C compiler: the Arrow engine does all the
 AVAILABLE = _native is not None
 
 
+# The largest sum of views the C engine keeps (its general path reports one beyond as corrupt).
+MAX_SUM = 2**64 - 1
+
+
 def rank_sorted(
     open_stream: Callable[[], BinaryIO], blacklist: Blacklist, top_n: int, block_bytes: int
 ) -> Tally | None:
-    """Rank a dump in one pass, or return None as soon as a key arrives out of order.
+    """Rank a dump whose keys arrive sorted but for a few rows, or return None (the general path's turn).
 
-    Equal adjacent keys (a file sorted by whole line) are summed; only a decreasing key stops the pass.
+    Equal adjacent keys (a file sorted by whole line) are summed. A row whose key decreases (a row
+    out of place: appended late, say) is set aside by the pass, up to the engine's SET_ASIDE_MAX,
+    beyond which the pass stops and None is returned; see _settle_set_aside for what becomes of them.
     """
-    return _rank(open_stream, blacklist, top_n, block_bytes, any_order=False)
+    tally = _rank(open_stream, blacklist, top_n, block_bytes, any_order=False)
+    if tally is None:
+        return None
+    unsure = _settle_set_aside(tally, blacklist, top_n)
+    if unsure is None:
+        return None
+    if unsure and not _add_whole_sums(tally, unsure, _sum_keys(open_stream, unsure, block_bytes)):
+        return None
+    return tally
+
+
+def _settle_set_aside(tally: Tally, blacklist: Blacklist, top_n: int) -> list[Key] | None:
+    """Add the rows set aside by the one pass to their keys' sums; return the keys it cannot settle.
+
+    The engine's side rows are keys holding a space (never in the sorted order: theirs are all side
+    rows, summed as such) and rows set aside (no space). A set-aside key among its domain's kept rows
+    (the N best of the sorted order) gets its sum there; in a domain that kept fewer than N rows, the
+    kept rows are all of its keys, so the key had no row in order and its set-aside sum is its sum.
+    Otherwise its rows in order were not kept: their sum is unknown, and so is whether it enters the
+    top N. Blacklisted keys are dropped, as every blacklisted row is. None: a sum passed MAX_SUM
+    (the general path reports it, as for any other key).
+    """
+    unsure: list[Key] = []
+    aside = [(key, views) for key, views in tally.side_rows.items() if b" " not in key[0] + key[1]]
+    for (domain, title), views in aside:
+        del tally.side_rows[domain, title]
+        if blacklist.contains(domain, title):
+            continue
+        kept = tally.candidates[domain]
+        index = next((i for i, (_, kept_title) in enumerate(kept) if kept_title == title), None)
+        if index is not None:
+            views += kept[index][0]
+            kept[index] = (views, title)
+        elif len(kept) < top_n:
+            kept.append((views, title))
+        else:
+            unsure.append((domain, title))
+        if views > MAX_SUM:
+            return None
+    return unsure
+
+
+def _sum_keys(open_stream: Callable[[], BinaryIO], keys: list[Key], block_bytes: int) -> dict[Key, int]:
+    """The views of `keys` summed over the whole dump, in one more pass that ranks nothing."""
+    watched = set(keys)
+    ranker = _native.Ranker(1, [], False, [domain + b" " + title for domain, title in keys])
+    sums: dict[Key, int] = dict.fromkeys(keys, 0)
+
+    def collect() -> None:
+        for domain, title, views in ranker.pop()[1]:
+            if (domain, title) in watched:  # keys holding a space come too: not watched
+                sums[domain, title] += views
+
+    with open_stream() as stream:
+        for block in read_blocks(stream, block_bytes):
+            ranker.feed(block)
+            collect()
+    ranker.finish()
+    collect()
+    return sums
+
+
+def _add_whole_sums(tally: Tally, keys: list[Key], sums: dict[Key, int]) -> bool:
+    """Add the keys whose whole sums were taken to their domains' candidates; False past MAX_SUM (as above)."""
+    if any(sums[key] > MAX_SUM for key in keys):
+        return False
+    for domain, title in keys:
+        tally.candidates[domain].append((sums[domain, title], title))
+    return True
 
 
 def rank_any_order(
