@@ -75,21 +75,15 @@ def _settle_set_aside(tally: Tally, blacklist: Blacklist, top_n: int) -> list[Ke
 
 def _sum_keys(open_stream: Callable[[], BinaryIO], keys: list[Key], block_bytes: int) -> dict[Key, int]:
     """The views of `keys` summed over the whole dump, in one more pass that ranks nothing."""
-    watched = set(keys)
-    ranker = _native.Ranker(1, [], False, [domain + b" " + title for domain, title in keys])
+    ranker = _native.Ranker(1, [], False, [_engine_key(domain, title) for domain, title in keys])
     sums: dict[Key, int] = dict.fromkeys(keys, 0)
 
     def collect() -> None:
         for domain, title, views in ranker.pop()[1]:
-            if (domain, title) in watched:  # keys holding a space come too: not watched
+            if (domain, title) in sums:  # keys holding a space come too: not watched
                 sums[domain, title] += views
 
-    with open_stream() as stream:
-        for block in read_blocks(stream, block_bytes):
-            ranker.feed(block)
-            collect()
-    ranker.finish()
-    collect()
+    _read_all(ranker, open_stream, block_bytes, collect)
     return sums
 
 
@@ -118,19 +112,29 @@ def _rank(
         raise RuntimeError("wikitop._native is not built: reinstall wikitop with a C compiler")
     ranker = _native.Ranker(top_n, blacklist_keys(blacklist), any_order)
     tally = Tally()
+    if not _read_all(ranker, open_stream, block_bytes, lambda: _collect(ranker, tally)):
+        return None
+    tally.lines_read, tally.lines_skipped = ranker.lines_read, ranker.lines_skipped
+    return tally
+
+
+def _read_all(
+    ranker: _native.Ranker, open_stream: Callable[[], BinaryIO], block_bytes: int, collect: Callable[[], None]
+) -> bool:
+    """Feed the whole dump to `ranker`, calling `collect` after each block and at the end; False when
+    the ranker stops (a sorted pass meeting more rows out of place than it sets aside)."""
     with open_stream() as stream:
         for block in read_blocks(stream, block_bytes):
             if not ranker.feed(block):
-                return None
-            _collect(ranker, tally)
+                return False
+            collect()
     try:
         if not ranker.finish():
-            return None
+            return False
     except OverflowError as exc:
         raise CorruptDumpError(f"{exc}: not a real hour of page views") from exc
-    _collect(ranker, tally)
-    tally.lines_read, tally.lines_skipped = ranker.lines_read, ranker.lines_skipped
-    return tally
+    collect()
+    return True
 
 
 @functools.lru_cache(maxsize=2)
@@ -139,7 +143,12 @@ def blacklist_keys(blacklist: Blacklist) -> list[bytes]:
 
     Built once per blacklist and process (0.04 s for the real one), not once per hour.
     """
-    return [domain + b" " + title for domain, title in blacklist.pairs]
+    return [_engine_key(domain, title) for domain, title in blacklist.pairs]
+
+
+def _engine_key(domain: bytes, title: bytes) -> bytes:
+    """A (domain, title) key as the C engine's key sets hold it."""
+    return domain + b" " + title
 
 
 def _collect(ranker: _native.Ranker, tally: Tally) -> None:
