@@ -31,7 +31,6 @@ from isal import isal_zlib
 
 from common import machine_description, realistic_dump
 from wikitop.blacklist import Blacklist
-from wikitop.ranking.native import blacklist_keys
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "src" / "wikitop" / "_native.c"
@@ -53,7 +52,7 @@ def main() -> None:
     dump = Path(args.dump) if args.dump else realistic_dump(5_700_000, 1500, 1)
     compressed = dump.read_bytes()
     blocks = _blocks(isal_zlib.decompress(compressed, wbits=16 + isal_zlib.MAX_WBITS))
-    keys = blacklist_keys(Blacklist.parse(Path(args.blacklist).read_bytes())) if args.blacklist else []
+    keys = Blacklist.parse(Path(args.blacklist).read_bytes()).joined_keys if args.blacklist else []
     with tempfile.TemporaryDirectory() as build_dir:
         before_source = Path(build_dir) / "before.c"
         before_source.write_text(_git_show(args.before, "src/wikitop/_native.c"))

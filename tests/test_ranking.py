@@ -589,10 +589,9 @@ def test_sorted_dump_is_ranked_in_one_pass(engine: Engine, quoted_rate: float) -
     assert as_result(ranking) == reference_rank(data, blacklist, 25)
 
 
-def test_whole_line_sorted_dump_with_duplicates_stays_on_the_c_engines_one_pass() -> None:
-    """Sorted by whole line, a repeated key's lines sit next to each other: the C engine sums them
-    there instead of sending the hour to the general path."""
-    require_native_engine()
+def test_whole_line_sorted_dump_with_duplicates_stays_on_the_one_pass(engine: Engine) -> None:
+    """Sorted by whole line, a repeated key's lines sit next to each other: both engines sum them
+    there (across chunk boundaries too) instead of sending the hour to the general path."""
     spec = DumpSpec(lines=5_000, domains=20, seed=5, quoted_rate=0.0, percent_rate=0.2)
     plain = [line.encode("utf-8", "surrogateescape") for line in generate_lines(spec)]
     rng = random.Random(5)
@@ -604,7 +603,7 @@ def test_whole_line_sorted_dump_with_duplicates_stays_on_the_c_engines_one_pass(
     assert expected != reference_rank(lines(*sorted(plain)), blacklist, 25)
     for chunk_bytes in (4_096, 7):
         opener = CountingOpener(data)
-        ranking = rank_stream(opener, Blacklist.parse(blacklist), 25, chunk_bytes, "native")
+        ranking = rank_stream(opener, Blacklist.parse(blacklist), 25, chunk_bytes, engine)
         assert opener.opened == 1
         assert as_result(ranking) == expected
 
@@ -631,6 +630,44 @@ def test_dump_out_of_order_is_read_again_by_the_general_path(engine: Engine) -> 
         ranking = rank_stream(opener, Blacklist.empty(), 25, engine=engine)
         assert opener.opened == 2
         assert as_result(ranking) == reference_rank(data, b"", 25)
+
+
+def test_arrow_general_path_sums_parts_on_the_way_when_keys_repeat_many_times(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rows waiting to be summed are summed part by part once they outgrow COMPACT_ROWS and twice
+    the keys summed so far: answers stay exact across those sums (a key's rows before and after)."""
+    from wikitop.ranking import arrow_sums
+
+    monkeypatch.setattr(arrow_sums, "COMPACT_ROWS", 500)
+    spec = DumpSpec(lines=3_000, domains=12, seed=4, quoted_rate=0.0, percent_rate=0.1)
+    plain = [line.encode("utf-8", "surrogateescape") for line in generate_lines(spec)]
+    rng = random.Random(4)
+    repeated = [rng.choice(plain).rsplit(b" ", 2)[0] + b" %d 0" % rng.randrange(50) for _ in range(9_000)]
+    everything = plain + repeated
+    rng.shuffle(everything)
+    data = lines(*everything)
+    blacklist = sampled_blacklist(data, 5)
+    compactions = CallCounter(arrow_sums.PartitionedSums._compact)
+    monkeypatch.setattr(arrow_sums.PartitionedSums, "_compact", compactions)
+    ranking = rank_stream(lambda: io.BytesIO(data), Blacklist.parse(blacklist), 25, 4_096, "arrow")
+    assert compactions.calls >= 3
+    assert as_result(ranking) == reference_rank(data, blacklist, 25)
+
+
+class CallCounter:
+    """Wraps a method and counts its calls."""
+
+    def __init__(self, method: Callable[..., None]) -> None:
+        self.method = method
+        self.calls = 0
+
+    def __get__(self, instance: object, owner: type) -> Callable[[], None]:
+        def call() -> None:
+            self.calls += 1
+            self.method(instance)
+
+        return call
 
 
 def no_general_path(*_args: object) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import unquote_to_bytes
 
 try:
@@ -18,6 +19,11 @@ except ImportError:  # built without a C compiler
 
     def percent_decode(data: bytes) -> bytes:
         return unquote_to_bytes(data)
+
+
+def joined_key(domain: bytes, title: bytes) -> bytes:
+    """A (domain, title) key as one bytes string, the form both engines look keys up in (domains hold no space)."""
+    return domain + b" " + title
 
 
 def decode_title(title: bytes) -> bytes:
@@ -60,3 +66,8 @@ class Blacklist:
     def contains(self, domain: bytes, title: bytes) -> bool:
         """Tell whether the dump row (domain, raw title) is blacklisted."""
         return (domain, decode_title(title)) in self.pairs
+
+    @cached_property
+    def joined_keys(self) -> list[bytes]:
+        """The pairs as `joined_key`s: built once per blacklist (0.04 s for the real one), not once per hour."""
+        return [joined_key(domain, title) for domain, title in self.pairs]

@@ -36,7 +36,7 @@ Engine = Literal["auto", "native", "arrow"]
 # Bytes read from the inflated stream at a time. The C engine is fastest on blocks that stay in the
 # cache (ISA-L's threaded reader hands out 1 MiB blocks); Arrow pays a cost per chunk, so it takes more.
 NATIVE_CHUNK_BYTES = 1 << 20
-ARROW_CHUNK_BYTES = 8 << 20
+ARROW_CHUNK_BYTES = 4 << 20
 
 
 def rank_dump(

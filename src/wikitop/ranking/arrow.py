@@ -2,16 +2,20 @@
 
 - Each chunk of lines is parsed on a helper thread into a table of byte columns (arrow_parse.py)
   while this thread reduces the previous chunk.
-- Wikimedia's files are sorted by (domain_code, page_title). While the rows keep arriving in strictly
-  increasing order, no key can repeat, so every chunk is reduced on its own to its top N per domain
-  (found with a partial sort, never a full one). If a row ever arrives out of order, OutOfOrderError
-  tells the caller to compute the hour again from the start by the general path: sum every key
-  (arrow_sums.py: in partitions, so memory follows the distinct keys), then rank.
+- Wikimedia's files are sorted by (domain_code, page_title). While the keys never decrease, a key can
+  repeat only right after itself (a file sorted by whole line), where it is summed, so every chunk
+  is reduced on its own to the rows that may be in a top N (arrow_select.py; a chunk's last key
+  waits for the next chunk). If a key ever decreases, OutOfOrderError tells the caller
+  to compute the hour again from the start by the general path: sum every key (arrow_sums.py: in
+  partitions, so memory follows the distinct keys), then select.
+- The candidates of every chunk or part, together, hold every domain's top N: one more selection
+  over them gives each domain's final candidates, which Tally.ranking orders.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
@@ -21,9 +25,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from wikitop.blacklist import Blacklist
-from wikitop.ranking.arrow_parse import parse_chunk
-from wikitop.ranking.arrow_sums import PartitionedSums
-from wikitop.ranking.rows import Key, Tally, read_blocks
+from wikitop.ranking.arrow_parse import EMPTY, parse_chunk
+from wikitop.ranking.arrow_select import select_candidates
+from wikitop.ranking.arrow_sums import PartitionedSums, sum_by_key
+from wikitop.ranking.rows import Tally, read_blocks
+
+_COLUMNS = ["domain", "title", "views"]
+# Parts of the general path summed at once (see _summed_candidates).
+FINISH_THREADS = 2
 
 
 class OutOfOrderError(Exception):
@@ -41,17 +50,19 @@ def rank_arrow(
     _use_lean_allocator()
     tally = Tally()
     sums = PartitionedSums()
+    candidates: list[pa.Table] = []
+    carry = EMPTY
     with open_stream() as stream:
         for table in _parsed_chunks(stream, chunk_bytes, tally):
             if assume_sorted:
-                _reduce_sorted(table, blacklist, top_n, tally)
+                chunk_candidates, carry = _reduce_sorted(table, carry, blacklist, top_n)
+                candidates.append(chunk_candidates)
             else:
                 sums.add(table)
+    candidates.append(select_candidates(carry, blacklist, top_n))
     # Each key lives in one part, so the candidates of the parts, together, hold every domain's top N.
-    for summed in sums.summed_parts():
-        domains, titles = _binary_columns(summed)
-        same = pc.equal(domains[1:], domains[:-1])
-        _keep_candidates(domains, titles, summed.column("views"), same, blacklist, top_n, tally, False)
+    candidates.extend(_summed_candidates(sums, blacklist, top_n))
+    _add_candidates(candidates, top_n, tally)
     return tally
 
 
@@ -111,101 +122,66 @@ def _read_chunks(stream: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
         yield rest
 
 
-def _reduce_sorted(table: pa.Table, blacklist: Blacklist, top_n: int, tally: Tally) -> None:
-    """Check that a chunk continues the strictly increasing key order, then keep its candidates."""
+def _reduce_sorted(
+    table: pa.Table, carry: pa.Table, blacklist: Blacklist, top_n: int
+) -> tuple[pa.Table, pa.Table]:
+    """Reduce a chunk that continues the key order to its candidates; return them and the chunk's last key.
+
+    Keys may only repeat right after themselves (a file sorted by whole line): such rows are summed
+    here. The last key's row is held back (`carry`) and opens the next chunk, whose first rows may
+    be that key's too.
+    """
+    table = pa.concat_tables([carry, table]).combine_chunks()
     if table.num_rows == 0:
-        return
-    domains, titles = _binary_columns(table)
-    same = _check_order(domains, titles, tally)
-    _keep_candidates(domains, titles, table.column("views"), same, blacklist, top_n, tally, True)
+        return table, table
+    repeats = _check_order(table.column("domain").chunk(0), table.column("title").chunk(0))
+    if repeats.any():
+        starts = np.flatnonzero(np.concatenate(([True], ~repeats)))
+        views = np.add.reduceat(table.column("views").chunk(0).to_numpy(), starts)
+        table = table.take(starts).set_column(2, "views", pa.array(views, pa.uint64()))
+    last = table.num_rows - 1
+    return select_candidates(table.slice(0, last), blacklist, top_n), table.slice(last)
 
 
-def _binary_columns(table: pa.Table) -> tuple[pa.BinaryArray, pa.BinaryArray]:
-    return table.column("domain").combine_chunks(), table.column("title").combine_chunks()
-
-
-def _check_order(domains: pa.BinaryArray, titles: pa.BinaryArray, tally: Tally) -> pa.BooleanArray:
-    """Raise OutOfOrderError unless keys strictly increase; return which rows share the previous domain."""
-    first: Key = (domains[0].as_py(), titles[0].as_py())
-    if tally.last_key is not None and not first > tally.last_key:
+def _check_order(domains: pa.BinaryArray, titles: pa.BinaryArray) -> np.ndarray:
+    """Raise OutOfOrderError unless keys never decrease; return which rows repeat the key before them."""
+    if len(domains) < 2:
+        return np.zeros(0, dtype=bool)
+    same_domain = pc.equal(domains[1:], domains[:-1])
+    later_title = pc.greater_equal(titles[1:], titles[:-1])
+    ordered = pc.or_(pc.greater(domains[1:], domains[:-1]), pc.and_(same_domain, later_title))
+    if not pc.all(ordered).as_py():
         raise OutOfOrderError
-    d0, d1 = domains[:-1], domains[1:]
-    same = pc.equal(d1, d0)
-    if len(domains) > 1:
-        ordered = pc.or_(pc.greater(d1, d0), pc.and_(same, pc.greater(titles[1:], titles[:-1])))
-        if not pc.all(ordered).as_py():
-            raise OutOfOrderError
-    tally.last_key = (domains[-1].as_py(), titles[-1].as_py())
-    return same
+    same_key = pc.and_(same_domain, pc.equal(titles[1:], titles[:-1]))
+    return np.asarray(same_key.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _keep_candidates(
-    domains: pa.BinaryArray,
-    titles: pa.BinaryArray,
-    views_column: pa.ChunkedArray,
-    same_domain: pa.BooleanArray,
-    blacklist: Blacklist,
-    top_n: int,
-    tally: Tally,
-    titles_sorted: bool,
-) -> None:
-    """Add the top N non-blacklisted rows of each domain run to the candidates.
+def _summed_candidates(sums: PartitionedSums, blacklist: Blacklist, top_n: int) -> Iterator[pa.Table]:
+    """Each part summed and reduced to its candidates, FINISH_THREADS parts at a time.
 
-    Rows of one domain are contiguous (`same_domain[i]`: row i+1 has row i's domain);
-    `titles_sorted` says whether titles ascend within a run.
+    Arrow's group-by and numpy's sorts release the GIL, so two parts use two cores; more at once
+    would only raise the peak memory (each part in flight holds its group-by).
     """
-    views = views_column.to_numpy().astype(np.int64, copy=False)
-    changes = np.flatnonzero(~same_domain.to_numpy(zero_copy_only=False))
-    starts = [0, *(changes + 1).tolist()]
-    ends = [*starts[1:], len(domains)]
-    for start, end in zip(starts, ends, strict=True):
-        domain: bytes = domains[start].as_py()
-        checked = blacklist if domain in blacklist.domain_codes else None
-        run = _top_of_run(views[start:end], titles, start, domain, checked, top_n, titles_sorted)
-        tally.candidates[domain].extend(run)
+
+    def reduce(tables: list[pa.Table]) -> pa.Table:
+        return select_candidates(sum_by_key(tables), blacklist, top_n)
+
+    with ThreadPoolExecutor(max_workers=FINISH_THREADS, thread_name_prefix="sum") as pool:
+        running: deque[Future[pa.Table]] = deque()
+        for tables in sums.take_parts():
+            running.append(pool.submit(reduce, tables))
+            del tables  # the part's rows are freed as soon as its reduction is done
+            if len(running) == FINISH_THREADS:
+                yield running.popleft().result()
+        while running:
+            yield running.popleft().result()
 
 
-def _top_of_run(
-    views: np.ndarray,
-    titles: pa.BinaryArray,
-    offset: int,
-    domain: bytes,
-    blacklist: Blacklist | None,
-    top_n: int,
-    titles_sorted: bool,
-) -> list[tuple[int, bytes]]:
-    """Top N (views, title) of one domain's title-sorted run, skipping blacklisted rows.
-
-    Looks at the K best rows first (a partial sort); when blacklisted rows leave fewer than N,
-    K grows by the number removed, until N rows are found or the run is exhausted.
-    """
-    size = len(views)
-    k = top_n
-    while True:
-        if size <= k:
-            index = np.arange(size)
-        else:
-            kth = np.partition(views, size - k)[size - k]
-            index = np.flatnonzero(views >= kth)
-        order = _best_first(index, views, titles, offset, titles_sorted)
-        kept: list[tuple[int, bytes]] = []
-        for i in order:
-            title: bytes = titles[offset + i].as_py()
-            if blacklist is not None and blacklist.contains(domain, title):
-                continue
-            kept.append((int(views[i]), title))
-            if len(kept) == top_n:
-                return kept
-        if len(index) == size:
-            return kept
-        k = top_n + (len(order) - len(kept))
-
-
-def _best_first(
-    index: np.ndarray, views: np.ndarray, titles: pa.BinaryArray, offset: int, titles_sorted: bool
-) -> list[int]:
-    """Order candidate positions by views descending, then title ascending."""
-    if titles_sorted:
-        # Within a title-sorted run, position order is title order.
-        return index[np.lexsort((index, -views[index]))].tolist()  # type: ignore[no-any-return]
-    return sorted(index.tolist(), key=lambda i: (-int(views[i]), titles[offset + i].as_py()))
+def _add_candidates(candidates: list[pa.Table], top_n: int, tally: Tally) -> None:
+    """Reduce the candidates of every chunk or part to each domain's final candidates, into `tally`."""
+    if not candidates:
+        return
+    final = select_candidates(pa.concat_tables(table.select(_COLUMNS) for table in candidates), None, top_n)
+    rows = zip(*(final.column(name).to_pylist() for name in _COLUMNS), strict=True)
+    for domain, title, views in rows:
+        tally.candidates[domain].append((views, title))

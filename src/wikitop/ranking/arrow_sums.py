@@ -2,8 +2,8 @@
 distinct keys of the hour instead of copies of it.
 
 Rows are split by a hash of their title into PARTITIONS parts as chunks are parsed. Equal keys land in
-the same part, so each part is summed (Arrow's group-by) and ranked on its own at the end, one part at a
-time: the peak is the parsed rows plus one part's group-by, instead of the whole hour concatenated,
+the same part, so each part is summed (Arrow's group-by) and reduced on its own at the end, a part or
+two at a time: the peak is the parsed rows plus those parts' group-bys, instead of the whole hour concatenated,
 then grouped, then sorted (three copies and a hash table). A part whose rows waiting to be summed
 outgrow both COMPACT_ROWS and twice its summed rows is summed on the way, so a file that repeats its
 keys many times stays bounded by its distinct keys too.
@@ -17,10 +17,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-PARTITIONS = 16
-# Rows a part may hold unsummed: a real hour (~6M lines, nearly all keys distinct) is summed only
+PARTITIONS = 32
+# Rows the parts may hold unsummed: a real hour (~6M lines, nearly all keys distinct) is summed only
 # once, at the end; summing earlier would only repeat the work on rows that do not repeat.
-COMPACT_ROWS = 1_000_000
+COMPACT_ROWS = 8_000_000
 
 
 class PartitionedSums:
@@ -28,49 +28,49 @@ class PartitionedSums:
 
     def __init__(self) -> None:
         self._parts: list[list[pa.Table]] = [[] for _ in range(PARTITIONS)]
-        self._waiting = [0] * PARTITIONS
-        self._summed = [0] * PARTITIONS
+        self._waiting = 0
+        self._summed = 0
 
     def add(self, table: pa.Table) -> None:
-        """Split a parsed chunk into the parts, summing a part that has grown too large."""
+        """Split a parsed chunk into the parts, summing every part when the rows waiting grow too many."""
         if table.num_rows == 0:
             return
         part = _partition_of(table.column("title"))
-        for index in np.unique(part).tolist():
-            rows = table.filter(pa.array(part == index))
-            self._parts[index].append(rows)
-            self._waiting[index] += rows.num_rows
-            if self._waiting[index] > max(COMPACT_ROWS, 2 * self._summed[index]):
-                summed = sum_by_key(self._parts[index])
-                self._parts[index] = [summed]
-                self._summed[index], self._waiting[index] = summed.num_rows, 0
+        # One reordering copy of the chunk, then a zero-copy slice per part: a filter per part would
+        # read the whole chunk once per part.
+        ends = np.cumsum(np.bincount(part, minlength=PARTITIONS)).tolist()
+        grouped = table.take(np.argsort(part, kind="stable"))
+        for index, (start, end) in enumerate(zip([0, *ends[:-1]], ends, strict=True)):
+            if end > start:
+                self._parts[index].append(grouped.slice(start, end - start))
+        self._waiting += table.num_rows
+        if self._waiting > max(COMPACT_ROWS, 2 * self._summed):
+            self._compact()
 
-    def summed_parts(self) -> Iterator[pa.Table]:
-        """Yield each part summed per key, its rows grouped by domain; each part is freed once yielded."""
+    def _compact(self) -> None:
+        """Sum every part now (all at once: a chunk's rows are freed once no part holds a slice of them)."""
+        for index, tables in enumerate(self._parts):
+            if tables:
+                summed = sum_by_key(tables)
+                self._parts[index] = [summed.set_column(0, "domain", summed.column("domain").cast(pa.binary()))]
+        self._summed = sum(tables[0].num_rows for tables in self._parts if tables)
+        self._waiting = 0
+
+    def take_parts(self) -> Iterator[list[pa.Table]]:
+        """Yield each part's tables (to be summed by the caller), handing them over: they are no longer held here."""
         for index in range(PARTITIONS):
             tables, self._parts[index] = self._parts[index], []
             if tables:
-                yield _grouped_by_domain(sum_by_key(tables))
+                yield tables
 
 
 def sum_by_key(tables: list[pa.Table]) -> pa.Table:
-    """Sum views per (domain, title)."""
-    summed = (
-        pa.concat_tables(tables)
-        .group_by(["domain", "title"], use_threads=False)
-        .aggregate([("views", "sum")])
-    )
+    """Sum views per (domain, title); the result's domain column is dictionary-encoded."""
+    table = pa.concat_tables(tables)
+    # Grouping on domain codes instead of domain bytes: 0.9 s instead of 1.4 s of CPU on an hour.
+    table = table.set_column(0, "domain", pc.dictionary_encode(table.column("domain")))
+    summed = table.group_by(["domain", "title"], use_threads=False).aggregate([("views", "sum")])
     return summed.rename_columns({"views_sum": "views"})
-
-
-def _grouped_by_domain(summed: pa.Table) -> pa.Table:
-    """Put the rows of each domain next to each other.
-
-    Titles within a domain stay in no particular order (sorting millions of strings costs seconds);
-    the ranking breaks ties by comparing the few candidate titles themselves.
-    """
-    codes = pc.dictionary_encode(summed.column("domain")).combine_chunks().indices.to_numpy()
-    return summed.take(np.argsort(codes, kind="stable"))
 
 
 def _partition_of(titles: pa.ChunkedArray) -> np.ndarray:
@@ -85,4 +85,4 @@ def _partition_of(titles: pa.ChunkedArray) -> np.ndarray:
     filled = lengths > 0
     first = np.where(filled, data[np.minimum(offsets[:-1], data.size - 1)], 0).astype(np.int64)
     last = np.where(filled, data[np.clip(offsets[1:] - 1, 0, data.size - 1)], 0).astype(np.int64)
-    return (lengths * 31 + first * 7 + last) % PARTITIONS
+    return ((lengths * 31 + first * 7 + last) % PARTITIONS).astype(np.uint8)

@@ -73,7 +73,6 @@ class Tally:
     lines_skipped: int = 0
     candidates: dict[bytes, list[tuple[int, bytes]]] = field(default_factory=lambda: defaultdict(list))
     side_rows: dict[Key, int] = field(default_factory=lambda: defaultdict(int))
-    last_key: Key | None = None
 
     def ranking(self, blacklist: Blacklist, top_n: int) -> Ranking:
         """Add the side rows to the candidates, then rank each domain's candidates."""
