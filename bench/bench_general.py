@@ -13,7 +13,8 @@ Shapes, all made from the same generated hour (default 5.7M lines, ~1.5k domain 
 For each shape, alternating runs of `gzip -dc FILE > /dev/null` and of a whole
 `wikitop run HOUR --force` process per variant: `auto` (the C engine when built), `arrow`
 (WIKITOP_ENGINE=arrow, as without a C compiler) and, with `--before SRC`, `before` (auto, with
-PYTHONPATH=SRC: another checkout's sources, e.g. the main branch's, built in place). Prints each
+PYTHONPATH=SRC: another checkout's sources, e.g. the main branch's, built in place) and
+`arrow-before` (the same sources with WIKITOP_ENGINE=arrow). Prints each
 run, then per shape and variant the medians, the ratio to gzip's median, the spread of the per-run
 ratios and the peak RSS.
 
@@ -80,6 +81,7 @@ def variants(names: list[str], before: str) -> dict[str, dict[str, str]]:
     found = {"auto": {"WIKITOP_ENGINE": "auto"}, "arrow": {"WIKITOP_ENGINE": "arrow"}}
     if before:
         found["before"] = {"WIKITOP_ENGINE": "auto", "PYTHONPATH": str(Path(before).resolve())}
+        found["arrow-before"] = {"WIKITOP_ENGINE": "arrow", "PYTHONPATH": str(Path(before).resolve())}
     return {name: found[name] for name in names if name in found}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import random
 import subprocess
 import sys
@@ -326,6 +327,29 @@ def test_arrow_recovers_from_an_undecodable_malformed_line_without_noise_on_stde
     assert (ran.stdout, ran.stderr) == ("2 3 1\n", "")
 
 
+def test_arrow_engine_asks_for_jemalloc_unless_the_user_chose_a_pool() -> None:
+    """Arrow's group-by allocates from its C++ default pool, chosen when pyarrow loads: the engine
+    asks for jemalloc then (on Linux), and leaves a pool the user chose alone."""
+    script = (
+        "import io\n"
+        "from wikitop.blacklist import Blacklist\n"
+        "from wikitop.ranking import rank_stream\n"
+        "rank_stream(lambda: io.BytesIO(b'en A 5 0\\n'), Blacklist.empty(), 5, engine='arrow')\n"
+        "import pyarrow\n"
+        "print(pyarrow.default_memory_pool().backend_name)\n"
+    )
+    for chosen, expected in ((None, "jemalloc" if sys.platform == "linux" else None), ("system", "system")):
+        env = {key: value for key, value in os.environ.items() if key != "ARROW_DEFAULT_MEMORY_POOL"}
+        if chosen is not None:
+            env["ARROW_DEFAULT_MEMORY_POOL"] = chosen
+        ran = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env
+        )
+        if expected is not None:
+            assert ran.stdout.strip() == expected
+        assert ran.stderr == ""
+
+
 def test_invalid_utf8_titles_are_grouped_and_tie_broken_as_raw_bytes(rank: Ranker) -> None:
     # \xfe and \xff both print as U+FFFD but are two pages; F0 9F 98 80 (😀) < FF as bytes.
     data = lines(b"en \xfe 1 0", b"en \xff 4 0", "en 😀 5 0", b"en \xfe 1 0", b"en \xff 1 0")
@@ -351,6 +375,18 @@ def test_wholly_blacklisted_domain_is_absent(rank: Ranker) -> None:
 def test_blacklisted_rows_free_their_ranks(rank: Ranker) -> None:
     data = lines("en A 9 0", "en B 5 0", "en C 4 0", "en D 3 0")
     assert rank(data, b"en A\nen C\n", 2)[0] == [("en", 1, "B", 5), ("en", 2, "D", 3)]
+
+
+def test_blacklisted_pages_at_the_top_make_the_engine_look_deeper(rank: Ranker) -> None:
+    """With N = 2, en's six best pages are blacklisted (two through percent-encoding, either side):
+    an engine that looks at N rows, then N + removed, ... must get past all six, keep the tie at its
+    cut and break it by title; de, with no blacklisted page, keeps its own best two."""
+    en = [f"en P{i} {20 - i} 0" for i in range(10)] + ["en Caf%C3%A9 30 0", "en Ölsen 25 0", "en Tie 15 0"]
+    de = ["de P0 20 0", "de P1 19 0", "de P2 18 0"]
+    blacklist = "\n".join(["en Café", "en %C3%96lsen", "en P0", "en P1", "en P2", "en P3"]).encode()
+    expected = [("de", 1, "P0", 20), ("de", 2, "P1", 19), ("en", 1, "P4", 16), ("en", 2, "P5", 15)]
+    for ordered in (sorted(de + en), sorted(de + en, reverse=True)):
+        assert rank(lines(*ordered), blacklist, 2) == (expected, 16, 0)
 
 
 def test_blacklist_matches_after_percent_decoding_both_sides(rank: Ranker) -> None:

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections import deque
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
@@ -31,8 +31,6 @@ from wikitop.ranking.arrow_sums import PartitionedSums, sum_by_key
 from wikitop.ranking.rows import Tally, read_blocks
 
 _COLUMNS = ["domain", "title", "views"]
-# Parts of the general path summed at once (see _summed_candidates).
-FINISH_THREADS = 2
 
 
 class OutOfOrderError(Exception):
@@ -52,32 +50,40 @@ def rank_arrow(
     sums = PartitionedSums()
     candidates: list[pa.Table] = []
     carry = EMPTY
-    with open_stream() as stream:
-        for table in _parsed_chunks(stream, chunk_bytes, tally):
+    # One helper thread parses, then sums parts beside this thread: the memory it freed while
+    # parsing stays with it (allocators keep freed pages per thread) and serves its sums.
+    with open_stream() as stream, ThreadPoolExecutor(max_workers=1, thread_name_prefix="arrow") as helper:
+        for table in _parsed_chunks(stream, chunk_bytes, tally, helper):
             if assume_sorted:
                 chunk_candidates, carry = _reduce_sorted(table, carry, blacklist, top_n)
                 candidates.append(chunk_candidates)
             else:
                 sums.add(table)
-    candidates.append(select_candidates(carry, blacklist, top_n))
-    # Each key lives in one part, so the candidates of the parts, together, hold every domain's top N.
-    candidates.extend(_summed_candidates(sums, blacklist, top_n))
+        candidates.append(select_candidates(carry, blacklist, top_n))
+        # Each key lives in one part, so the candidates of the parts, together, hold every domain's top N.
+        candidates.extend(_summed_candidates(sums, blacklist, top_n, helper))
     _add_candidates(candidates, top_n, tally)
     return tally
 
 
 def _use_lean_allocator() -> None:
-    """Allocate Arrow memory with jemalloc where pyarrow has it.
+    """Allocate Arrow memory with jemalloc where pyarrow has it, unless the user chose a pool.
 
     On a shuffled 5.7M-line hour the general path peaks at ~460 MiB with jemalloc, ~580 MiB with
     Arrow's default (mimalloc) or the system allocator, which keep more freed pages (bench/
     bench_general.py). Arrow serves only this engine in wikitop, so the process-wide choice is its own.
+    This covers pyarrow's calls; Arrow's C++ pool (its group-by's) is chosen when pyarrow loads (see
+    wikitop.ranking._ask_arrow_for_jemalloc), where the user's ARROW_DEFAULT_MEMORY_POOL also wins.
     """
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return
     with contextlib.suppress(NotImplementedError):  # pyarrow built without jemalloc: keep its default
         pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
-def _parsed_chunks(stream: BinaryIO, chunk_bytes: int, tally: Tally) -> Iterator[pa.Table]:
+def _parsed_chunks(
+    stream: BinaryIO, chunk_bytes: int, tally: Tally, helper: ThreadPoolExecutor
+) -> Iterator[pa.Table]:
     """Yield the parsed tables of successive chunks, parsing the next chunk while this one is used.
 
     Arrow parses without the GIL, so parsing chunk N+1 on a helper thread overlaps with the
@@ -88,15 +94,14 @@ def _parsed_chunks(stream: BinaryIO, chunk_bytes: int, tally: Tally) -> Iterator
         counts = Tally()
         return parse_chunk(chunk, counts), counts
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as pool:
-        pending: Future[tuple[pa.Table, Tally]] | None = None
-        for chunk in _read_chunks(stream, chunk_bytes):
-            upcoming = pool.submit(parse, chunk)
-            if pending is not None:
-                yield _merged(pending.result(), tally)
-            pending = upcoming
+    pending: Future[tuple[pa.Table, Tally]] | None = None
+    for chunk in _read_chunks(stream, chunk_bytes):
+        upcoming = helper.submit(parse, chunk)
         if pending is not None:
             yield _merged(pending.result(), tally)
+        pending = upcoming
+    if pending is not None:
+        yield _merged(pending.result(), tally)
 
 
 def _merged(parsed: tuple[pa.Table, Tally], tally: Tally) -> pa.Table:
@@ -156,8 +161,10 @@ def _check_order(domains: pa.BinaryArray, titles: pa.BinaryArray) -> np.ndarray:
     return np.asarray(same_key.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _summed_candidates(sums: PartitionedSums, blacklist: Blacklist, top_n: int) -> Iterator[pa.Table]:
-    """Each part summed and reduced to its candidates, FINISH_THREADS parts at a time.
+def _summed_candidates(
+    sums: PartitionedSums, blacklist: Blacklist, top_n: int, helper: ThreadPoolExecutor
+) -> Iterator[pa.Table]:
+    """Each part summed and reduced to its candidates, two at a time: one on `helper`, one here.
 
     Arrow's group-by and numpy's sorts release the GIL, so two parts use two cores; more at once
     would only raise the peak memory (each part in flight holds its group-by).
@@ -166,15 +173,13 @@ def _summed_candidates(sums: PartitionedSums, blacklist: Blacklist, top_n: int) 
     def reduce(tables: list[pa.Table]) -> pa.Table:
         return select_candidates(sum_by_key(tables), blacklist, top_n)
 
-    with ThreadPoolExecutor(max_workers=FINISH_THREADS, thread_name_prefix="sum") as pool:
-        running: deque[Future[pa.Table]] = deque()
-        for tables in sums.take_parts():
-            running.append(pool.submit(reduce, tables))
-            del tables  # the part's rows are freed as soon as its reduction is done
-            if len(running) == FINISH_THREADS:
-                yield running.popleft().result()
-        while running:
-            yield running.popleft().result()
+    parts = sums.take_parts()
+    for tables in parts:
+        elsewhere = helper.submit(reduce, tables)
+        here = next(parts, None)
+        if here is not None:
+            yield reduce(here)
+        yield elsewhere.result()
 
 
 def _add_candidates(candidates: list[pa.Table], top_n: int, tally: Tally) -> None:

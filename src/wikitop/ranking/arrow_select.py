@@ -25,7 +25,7 @@ def select_candidates(table: pa.Table, blacklist: Blacklist | None, top_n: int) 
     grows by the number removed, until N remain or the domain has no more rows.
     """
     if table.num_rows == 0:
-        return table.set_column(0, "domain", table.column("domain").cast(pa.binary()))
+        return _with_binary_domains(table)
     domains = _encoded(table.column("domain"))
     all_views = table.column("views").combine_chunks().to_numpy()
     order = _by_domain_then_views(domains.indices.to_numpy(), all_views)
@@ -44,10 +44,14 @@ def select_candidates(table: pa.Table, blacklist: Blacklist | None, top_n: int) 
         removed_per_domain = np.add.reduceat(removed, starts)
         grow = (np.add.reduceat(kept, starts) - removed_per_domain < top_n) & (k < lengths)
         if not grow.any():
-            chosen = table.take(pa.array(order[kept & ~removed]))
-            return chosen.set_column(0, "domain", chosen.column("domain").cast(pa.binary()))
+            return _with_binary_domains(table.take(pa.array(order[kept & ~removed])))
         # Each growing domain's K grows strictly: it kept at least K rows, fewer than N of them good.
         k = np.where(grow, top_n + removed_per_domain, k)
+
+
+def _with_binary_domains(table: pa.Table) -> pa.Table:
+    """The table with its domain column decoded to bytes, if it was dictionary-encoded."""
+    return table.set_column(0, "domain", table.column("domain").cast(pa.binary()))
 
 
 def _encoded(column: pa.ChunkedArray) -> pa.DictionaryArray:

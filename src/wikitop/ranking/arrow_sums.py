@@ -35,6 +35,7 @@ class PartitionedSums:
         """Split a parsed chunk into the parts, summing every part when the rows waiting grow too many."""
         if table.num_rows == 0:
             return
+        table = _compact_columns(table)
         part = _partition_of(table.column("title"))
         # One reordering copy of the chunk, then a zero-copy slice per part: a filter per part would
         # read the whole chunk once per part.
@@ -51,8 +52,7 @@ class PartitionedSums:
         """Sum every part now (all at once: a chunk's rows are freed once no part holds a slice of them)."""
         for index, tables in enumerate(self._parts):
             if tables:
-                summed = sum_by_key(tables)
-                self._parts[index] = [summed.set_column(0, "domain", summed.column("domain").cast(pa.binary()))]
+                self._parts[index] = [sum_by_key(tables)]
         self._summed = sum(tables[0].num_rows for tables in self._parts if tables)
         self._waiting = 0
 
@@ -65,12 +65,24 @@ class PartitionedSums:
 
 
 def sum_by_key(tables: list[pa.Table]) -> pa.Table:
-    """Sum views per (domain, title); the result's domain column is dictionary-encoded."""
-    table = pa.concat_tables(tables)
+    """Sum views per (domain, title) of a part's tables (domain codes dictionary-encoded, as parts hold them)."""
     # Grouping on domain codes instead of domain bytes: 0.9 s instead of 1.4 s of CPU on an hour.
-    table = table.set_column(0, "domain", pc.dictionary_encode(table.column("domain")))
+    table = pa.concat_tables(tables, promote_options="permissive").unify_dictionaries()
     summed = table.group_by(["domain", "title"], use_threads=False).aggregate([("views", "sum")])
     return summed.rename_columns({"views_sum": "views"})
+
+
+def _compact_columns(table: pa.Table) -> pa.Table:
+    """Domain codes dictionary-encoded (4 bytes a row instead of ~8) and views as uint32 where they fit.
+
+    The general path holds every parsed row of the hour until the end, so these bytes are most of its
+    memory (~40 bytes a row before: 7.6 of domain, 25 of title, 8 of views on the benchmark hour).
+    """
+    table = table.set_column(0, "domain", pc.dictionary_encode(table.column("domain")))
+    views = table.column("views")
+    if pc.max(views).as_py() < 1 << 32:
+        table = table.set_column(2, "views", views.cast(pa.uint32()))
+    return table
 
 
 def _partition_of(titles: pa.ChunkedArray) -> np.ndarray:
