@@ -52,7 +52,7 @@ def main() -> None:
     dump = Path(args.dump) if args.dump else realistic_dump(5_700_000, 1500, 1)
     compressed = dump.read_bytes()
     blocks = _blocks(isal_zlib.decompress(compressed, wbits=16 + isal_zlib.MAX_WBITS))
-    keys = Blacklist.parse(Path(args.blacklist).read_bytes()).joined_keys if args.blacklist else []
+    keys = list(Blacklist.parse(Path(args.blacklist).read_bytes()).keys) if args.blacklist else []
     with tempfile.TemporaryDirectory() as build_dir:
         before_source = Path(build_dir) / "before.c"
         before_source.write_text(_git_show(args.before, "src/wikitop/_native.c"))

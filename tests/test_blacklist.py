@@ -97,7 +97,7 @@ def test_sha256_is_of_the_raw_bytes() -> None:
     assert Blacklist.parse(lf).sha256 == hashlib.sha256(lf).hexdigest()
     assert Blacklist.parse(crlf).sha256 == hashlib.sha256(crlf).hexdigest()
     assert Blacklist.parse(lf).sha256 != Blacklist.parse(crlf).sha256
-    assert Blacklist.parse(lf).pairs == Blacklist.parse(crlf).pairs
+    assert Blacklist.parse(lf).keys == Blacklist.parse(crlf).keys
 
 
 def test_empty_blacklist_removes_nothing() -> None:

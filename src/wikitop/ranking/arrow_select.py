@@ -7,8 +7,6 @@ the general path (1,500 domain codes in each of 16 parts).
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -89,17 +87,10 @@ def _checked_domains(dictionary: pa.Array, blacklist: Blacklist | None) -> np.nd
 def _blacklisted(blacklist: Blacklist, domains: pa.DictionaryArray, titles: pa.ChunkedArray) -> np.ndarray:
     """Per row, whether the blacklist holds it (titles with a `%` are percent-decoded first, by `contains`)."""
     keys = pc.binary_join_element_wise(domains.cast(pa.binary()), titles, pa.scalar(b" ", pa.binary()))
-    listed = _joined_keys(blacklist)
     return np.array(
         [
-            (key in listed) if b"%" not in key else blacklist.contains(*key.split(b" ", 1))
+            (key in blacklist.keys) if b"%" not in key else blacklist.contains(*key.split(b" ", 1))
             for key in keys.to_pylist()
         ],
         dtype=bool,
     )
-
-
-@functools.lru_cache(maxsize=2)
-def _joined_keys(blacklist: Blacklist) -> frozenset[bytes]:
-    """The blacklist's joined keys as a set, once per blacklist and process."""
-    return frozenset(blacklist.joined_keys)

@@ -109,7 +109,7 @@ def _rank(
 ) -> Tally | None:
     if _native is None:
         raise RuntimeError("wikitop._native is not built: reinstall wikitop with a C compiler")
-    ranker = _native.Ranker(top_n, blacklist.joined_keys, any_order)
+    ranker = _native.Ranker(top_n, list(blacklist.keys), any_order)
     tally = Tally()
     if not _read_all(ranker, open_stream, block_bytes, lambda: _collect(ranker, tally)):
         return None
