@@ -50,8 +50,8 @@ def rank_arrow(
     sums = PartitionedSums()
     candidates: list[pa.Table] = []
     carry = EMPTY
-    # One helper thread parses, then sums parts beside this thread: the memory it freed while
-    # parsing stays with it (allocators keep freed pages per thread) and serves its sums.
+    # One helper thread: it parses the next chunk while this thread reduces one, then sums parts
+    # beside this thread (Arrow and numpy release the GIL, so the two use two cores).
     with open_stream() as stream, ThreadPoolExecutor(max_workers=1, thread_name_prefix="arrow") as helper:
         for table in _parsed_chunks(stream, chunk_bytes, tally, helper):
             if assume_sorted:
