@@ -377,6 +377,27 @@ def test_blacklisted_rows_free_their_ranks(rank: Ranker) -> None:
     assert rank(data, b"en A\nen C\n", 2)[0] == [("en", 1, "B", 5), ("en", 2, "D", 3)]
 
 
+def test_sums_beyond_32_bits_out_of_order_are_exact(rank: Ranker) -> None:
+    """Rows out of order with views on both sides of 2**32 (Arrow's general path keeps a chunk's views
+    in 32 bits when they fit, 64 otherwise, and sums the two kinds together) and up to 2**63 - 1."""
+    data = lines(
+        "en B 5 0",
+        f"en A {2**40} 0",
+        "de X 9 0",
+        f"en C {2**63 - 1} 0",
+        "en A 1 0",
+        f"de X {2**32} 0",
+        f"de Y {2**32 - 1} 0",
+    )
+    expected = [
+        ("de", 1, "X", 2**32 + 9),
+        ("de", 2, "Y", 2**32 - 1),
+        ("en", 1, "C", 2**63 - 1),
+        ("en", 2, "A", 2**40 + 1),
+    ]
+    assert rank(data, b"", 2) == (expected, 7, 0)
+
+
 def test_blacklisted_pages_at_the_top_make_the_engine_look_deeper(rank: Ranker) -> None:
     """With N = 2, en's six best pages are blacklisted (two through percent-encoding, either side):
     an engine that looks at N rows, then N + removed, ... must get past all six, keep the tie at its
