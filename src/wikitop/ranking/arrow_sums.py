@@ -2,11 +2,11 @@
 distinct keys of the hour instead of copies of it.
 
 Rows are split by a hash of their title into PARTITIONS parts as chunks are parsed. Equal keys land in
-the same part, so each part is summed (Arrow's group-by) and reduced on its own at the end, a part or
-two at a time: the peak is the parsed rows plus those parts' group-bys, instead of the whole hour concatenated,
-then grouped, then sorted (three copies and a hash table). A part whose rows waiting to be summed
-outgrow both COMPACT_ROWS and twice its summed rows is summed on the way, so a file that repeats its
-keys many times stays bounded by its distinct keys too.
+the same part, so each part is summed (Arrow's group-by) and reduced on its own at the end, two parts
+at a time: the peak is the parsed rows plus two parts' group-bys, instead of the whole hour
+concatenated, then grouped, then sorted (three copies and a hash table). When the rows waiting to be
+summed outgrow both COMPACT_ROWS and twice the rows summed so far, every part is summed on the way, so
+a file that repeats its keys many times stays bounded by its distinct keys too.
 """
 
 from __future__ import annotations
