@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -318,12 +318,14 @@ def check_serve(service: Service, dumps: dict[str, Path], expected: dict[str, li
 
 # The supervisor of `wikitop serve` on its own, with trivial children (time.sleep, sys.exit).
 SUPERVISE = """
-import logging, sys, time
+import logging, os, sys, time
 from wikitop import supervisor
 logging.basicConfig(level=logging.INFO, format="%(message)s")
 supervisor.MIN_UPTIME_S = float(sys.argv[2])
-target, arg = (time.sleep, 60.0) if sys.argv[1] == "sleep" else (sys.exit, 3)
-sys.exit(supervisor.Supervisor([supervisor.ChildSpec("child", target, (arg,))], 5.0).run())
+# A child that takes SLOW_STOP_S to stop cleanly, as a worker finishing its hour does.
+slow = ("sh", ["sh", "-c", "trap 'sleep 4; exit 0' TERM; while :; do sleep 0.1; done"])
+target, args = {"sleep": (time.sleep, (60.0,)), "exit": (sys.exit, (3,)), "slow": (os.execvp, slow)}[sys.argv[1]]
+sys.exit(supervisor.Supervisor([supervisor.ChildSpec("child", target, args)], 30.0).run())
 """
 
 
@@ -334,11 +336,12 @@ def started_pids(log: Path) -> list[int]:
     ]
 
 
-def test_supervisor_restarts_a_dead_child_and_stops_on_sigterm(tmp_path: Path) -> None:
-    log = tmp_path / "supervisor.log"
+@contextmanager
+def supervising(log: Path, child: str) -> Iterator[subprocess.Popen[bytes]]:
+    """The SUPERVISE script with `child`, once it has started its child; killed with its group after."""
     with log.open("wb") as out:
         supervisor = subprocess.Popen(
-            [sys.executable, "-c", SUPERVISE, "sleep", "0.5"],
+            [sys.executable, "-c", SUPERVISE, child, "0.5"],
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -348,9 +351,20 @@ def test_supervisor_restarts_a_dead_child_and_stops_on_sigterm(tmp_path: Path) -
         while not started_pids(log):
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.05)
+        yield supervisor
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(supervisor.pid, signal.SIGKILL)
+        supervisor.wait(10)
+
+
+def test_supervisor_restarts_a_dead_child_and_stops_on_sigterm(tmp_path: Path) -> None:
+    log = tmp_path / "supervisor.log"
+    with supervising(log, "sleep") as supervisor:
         [first] = started_pids(log)
         time.sleep(0.6)  # past MIN_UPTIME_S: a crash, not a broken child
         os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 30
         while len(started_pids(log)) < 2:
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.05)
@@ -359,10 +373,27 @@ def test_supervisor_restarts_a_dead_child_and_stops_on_sigterm(tmp_path: Path) -
         supervisor.send_signal(signal.SIGTERM)
         assert supervisor.wait(30) == 0, log.read_text()
         assert not alive(second)
-    finally:
-        with suppress(ProcessLookupError):
-            os.killpg(supervisor.pid, signal.SIGKILL)
-        supervisor.wait(10)
+
+
+def test_a_stop_signal_delivered_twice_at_once_still_stops_cleanly_and_a_later_one_kills(
+    tmp_path: Path,
+) -> None:
+    # `make run` stopped by SIGTERM to its process group: the supervisor gets it, then make passes
+    # it on; that is one request to stop cleanly. A second one a while later means "now".
+    for gap_s, clean in ((0.05, True), (1.5, False)):
+        log = tmp_path / f"supervisor-{gap_s}.log"
+        with supervising(log, "slow") as supervisor:
+            time.sleep(0.5)  # the child's shell has set its trap
+            asked = time.monotonic()
+            supervisor.send_signal(signal.SIGTERM)
+            time.sleep(gap_s)
+            supervisor.send_signal(signal.SIGTERM)
+            assert supervisor.wait(30) == 0, log.read_text()
+            took_s = time.monotonic() - asked
+            killed = "killing child (shutdown timeout or second signal)" in log.read_text()
+            assert killed is not clean, log.read_text()
+            # The child needs 4 s to stop: a clean stop waited for it, a kill did not.
+            assert (took_s >= 3.9) is clean, (took_s, log.read_text())
 
 
 def test_supervisor_stops_when_a_child_fails_at_start(tmp_path: Path) -> None:

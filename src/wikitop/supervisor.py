@@ -42,6 +42,10 @@ MIN_UPTIME_S = 10.0
 FIRST_RESTART_DELAY_S = 0.5
 MAX_RESTART_DELAY_S = 60.0
 STABLE_UPTIME_S = 300.0
+# A second stop signal kills at once, as a second Ctrl-C does in Docker Compose; one this close
+# after the first is the same request delivered twice: `make run` passes on the SIGTERM that its
+# whole process group (this process included) received, and a terminal's Ctrl-C reaches both too.
+SAME_REQUEST_S = 1.0
 _POLL_S = 0.2
 
 
@@ -187,6 +191,7 @@ class Supervisor:
         self._children = [Child(spec) for spec in specs]
         self._shutdown_timeout_s = shutdown_timeout_s
         self._stop_requests = 0
+        self._first_stop_at = float("-inf")
         self._exit_code = 0
 
     def run(self) -> int:
@@ -207,8 +212,12 @@ class Supervisor:
         return self._exit_code
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        now = time.monotonic()
+        if now - self._first_stop_at < SAME_REQUEST_S:
+            return
         self._stop_requests += 1
         if self._stop_requests == 1:
+            self._first_stop_at = now
             log.info("%s: stopping (again to kill at once)", signal.Signals(signum).name)
 
     def _check_children(self) -> None:
