@@ -390,6 +390,31 @@ def test_top_and_csv_before_a_result_are_404_with_the_status(client: FlaskClient
         assert _json(response)["message"] == f"hour {HOUR} has no result: its status is queued"
 
 
+def test_a_recompute_keeps_serving_the_last_good_result_while_it_runs_and_after_a_failed_try(
+    client: FlaskClient, services: Services, mirror: Path
+) -> None:
+    hour = parse_hour(HOUR)
+    write_hour(mirror, hour, DumpSpec(lines=2_000, domains=5, seed=7))
+    assert process_hour(hour, services).outcome is Outcome.COMPUTED
+    good = client.get(f"/api/v1/reports/{HOUR}.csv").data
+    assert good == services.results.read(hour)
+    worker, settings = services.worker_id, services.settings
+
+    # While the recompute runs, and after a try of it fails with tries left, the hour is not
+    # `success`, yet its last good result is what readers get.
+    claimed = services.state.claim(HOUR, worker, settings.lease_s, settings.max_tries, reclaim_success=True)
+    assert claimed is not None and claimed.status is TaskStatus.RUNNING
+    assert client.get(f"/api/v1/reports/{HOUR}.csv").data == good
+    services.state.finish_failure(HOUR, worker, TaskStatus.QUEUED, "try 1/3: the mirror went away")
+    report = _json(client.get(f"/api/v1/reports/{HOUR}"))
+    assert (report["status"], report["error"]) == ("queued", "try 1/3: the mirror went away")
+    assert set(report["links"]) == {"self", "top", "csv"}
+    assert client.get(report["links"]["csv"]).data == good
+    top = _json(client.get(f"/api/v1/reports/{HOUR}/top?domain=en&limit=3"))
+    assert top["count"] == 3
+    assert client.get(f"/hours/{HOUR}?domain=en").status_code == 200
+
+
 def test_top_and_csv_serve_a_result_computed_by_the_pipeline(
     client: FlaskClient, services: Services, mirror: Path
 ) -> None:

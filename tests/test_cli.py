@@ -19,7 +19,6 @@ from support.queues import RecordingQueue
 from support.reference import reference_rank
 from support.workspace import Workspace
 from wikitop import pipeline
-from wikitop.queue.followup import retry_countdown_s
 
 
 def read_rows(path: Path) -> tuple[list[str], list[tuple[str, int, str, int]]]:
@@ -102,37 +101,74 @@ def test_missing_hour_is_unavailable_exit_1_and_the_others_are_computed(workspac
     assert "2020010116  computed" in retried.output
 
 
-def test_corrupt_dump_fails_after_max_tries_with_the_reason(workspace: Workspace) -> None:
-    path = workspace.add_dump("2020010115")
-    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-
-    result = workspace.run("run", "2020010115", WIKITOP_MAX_TRIES="2")
-
-    assert result.exit_code == 1
-    assert not workspace.result("2020010115").exists()
-    state = json.loads(workspace.run("status", "2020010115", "--json").output)[0]
-    assert state["status"] == "failed"
-    assert state["try_count"] == 2
-    assert "try 2/2: corrupt or truncated gzip stream" in state["error"]
-
-
-def test_run_waits_between_tries_as_the_queue_does(
+def test_a_corrupt_mirror_file_is_reported_at_once_naming_the_file(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = workspace.add_dump("2020010115")
-    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    good = path.read_bytes()
+    path.write_bytes(good[: len(good) // 2])
     waits: list[float] = []
-    # The clock is the only stand-in: the waits are recorded instead of slept.
     monkeypatch.setattr(pipeline, "sleep", waits.append)
 
-    result = workspace.run("run", "2020010115", WIKITOP_MAX_TRIES="3", WIKITOP_RETRY_BACKOFF_S="7")
+    result = workspace.run("run", "2020010115", WIKITOP_MAX_TRIES="2")
 
+    # Reading the same file again gives the same bytes: no wait, the file and the fix are named.
+    assert (result.exit_code, waits) == (1, [])
+    assert not workspace.result("2020010115").exists()
+    assert "2020010115  queued" in result.output
+    assert "not retried by this run: mend the cause, then run it again" in result.output
+    state = json.loads(workspace.run("status", "2020010115", "--json").output)[0]
+    assert (state["status"], state["try_count"]) == ("queued", 1)
+    assert state["error"].startswith(
+        f"try 1/2: the dump file {path} is damaged: corrupt or truncated gzip stream"
+    )
+    assert state["error"].endswith("; replace it with a good copy")
+
+    again = workspace.run("run", "2020010115", WIKITOP_MAX_TRIES="2")
+    assert "2020010115  failed" in again.output
+    state = json.loads(workspace.run("status", "2020010115", "--json").output)[0]
+    assert (state["status"], state["try_count"]) == ("failed", 2)
+
+    path.write_bytes(good)
+    assert "2020010115  computed" in workspace.run("run", "2020010115").output
+
+
+def test_an_empty_mirror_file_is_named(workspace: Workspace) -> None:
+    path = workspace.add_dump("2020010115")
+    path.write_bytes(b"")
+    result = workspace.run("run", "2020010115")
     assert result.exit_code == 1
-    # The queue's rule (WIKITOP_RETRY_BACKOFF_S, doubling), not the HTTP client's backoff.
-    assert waits == [retry_countdown_s(1, 7.0), retry_countdown_s(2, 7.0)] == [7.0, 14.0]
-    # Each wait is announced with its reason: seconds of silence would look like a hang.
-    assert "2020010115 try 1/3: " in result.stderr and "; next try in 7 s" in result.stderr
-    assert "2020010115 try 2/3: " in result.stderr and "; next try in 14 s" in result.stderr
+    error = json.loads(workspace.run("status", "2020010115", "--json").output)[0]["error"]
+    assert error == f"try 1/3: the dump file {path} is empty: not a gzip stream; replace it with a good copy"
+
+
+def test_a_failed_recompute_with_a_lasting_cause_keeps_the_last_good_result_readable(
+    workspace: Workspace,
+) -> None:
+    workspace.add_dump("2020010115", lines=["en A 5 0", "en B 4 0", "en B x 0"])
+    first = workspace.run("run", "2020010115")
+    assert first.exit_code == 0
+    assert first.stdout.splitlines()[0].split()[:5] == ["hour", "status", "rows", "bad", "lines"]
+    assert first.stdout.splitlines()[1].split()[:4] == ["2020010115", "computed", "2", "1"]
+    good = workspace.result("2020010115").read_bytes()
+
+    mistyped = str(workspace.mirror) + "-typo"
+    forced = workspace.run("run", "2020010115", "--force", WIKITOP_DUMPS_URL=mistyped)
+
+    assert forced.exit_code == 1
+    assert "2020010115  queued" in forced.output
+    assert f"the local mirror {mistyped} does not exist" in forced.output
+    assert workspace.result("2020010115").read_bytes() == good
+    # The hour waits for its next try, and its last good result is still what readers get.
+    shown = workspace.run("top", "2020010115", "--json")
+    assert shown.exit_code == 0, shown.output
+    assert [(row["page_title"], row["views"]) for row in json.loads(shown.output)] == [("A", 5), ("B", 4)]
+    state = json.loads(workspace.run("status", "2020010115", "--json").output)[0]
+    assert state["status"] == "queued" and state["data_path"]
+
+    cached = workspace.run("run", "2020010115")
+    assert cached.exit_code == 0
+    assert cached.stdout.splitlines()[1].split()[:4] == ["2020010115", "computed", "2", "1"]
 
 
 def test_status_reports_provenance(workspace: Workspace) -> None:
@@ -170,8 +206,10 @@ def test_usage_errors_exit_2_name_the_value_and_touch_nothing(
 ) -> None:
     result = workspace.run(*args)
     assert result.exit_code == 2
+    # One line, which gives the accepted forms when the hour itself is malformed.
+    assert result.output.startswith("Error: ") and len(result.output.splitlines()) == 1
     assert message in result.output
-    assert "YYYYMMDDHH" in result.output
+    assert ("YYYYMMDDHH" in result.output) is message.startswith("invalid hour")
     assert not workspace.data_dir.exists()
 
 

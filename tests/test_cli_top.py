@@ -95,7 +95,7 @@ def test_a_lost_result_file_asks_for_a_forced_run(workspace: Workspace) -> None:
 
     assert result.exit_code == 1
     assert result.stderr == (
-        f"Error: hour {HOUR} is marked success but its result file is missing; "
+        f"Error: hour {HOUR} has a recorded result but its file is missing; "
         f"compute it with `wikitop run {HOUR} --force`\n"
     )
 

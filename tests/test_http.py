@@ -10,6 +10,8 @@ import pytest
 from support.dumpgen import DumpSpec
 from support.server import FakeWikimedia, Fault
 from support.workspace import Workspace
+from wikitop import pipeline
+from wikitop.queue.followup import retry_countdown_s
 
 HOUR_PATH = "2020/2020-01/pageviews-20200101-150000.gz"
 
@@ -103,6 +105,47 @@ def test_a_corrupt_gzip_fails_every_try_and_says_why(workspace: Workspace, wikim
     assert (state["status"], state["try_count"]) == ("failed", 3)
     assert "corrupt or truncated gzip stream" in state["error"]
     assert len(wikimedia.requests_for(HOUR_PATH)) == 3
+
+
+def test_run_waits_between_tries_as_the_queue_does(
+    workspace: Workspace, wikimedia: FakeWikimedia, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace.add_dump("2020010115")
+    wikimedia.set_fault(HOUR_PATH, Fault.corrupt())
+    waits: list[float] = []
+    # The clock is the only stand-in: the waits are recorded instead of slept.
+    monkeypatch.setattr(pipeline, "sleep", waits.append)
+
+    result = workspace.run("run", "2020010115", WIKITOP_MAX_TRIES="3", WIKITOP_RETRY_BACKOFF_S="7")
+
+    assert result.exit_code == 1
+    # A download can be damaged in transit: it is fetched again, after the queue's rule
+    # (WIKITOP_RETRY_BACKOFF_S, doubling), not the HTTP client's backoff.
+    assert waits == [retry_countdown_s(1, 7.0), retry_countdown_s(2, 7.0)] == [7.0, 14.0]
+    assert len(wikimedia.requests_for(HOUR_PATH)) == 3
+    # Each wait is announced with its reason: seconds of silence would look like a hang.
+    assert "2020010115 try 1/3: " in result.stderr and "; next try in 7 s" in result.stderr
+    assert "2020010115 try 2/3: " in result.stderr and "; next try in 14 s" in result.stderr
+
+
+def test_a_corrupt_kept_dump_is_named_and_deleting_it_downloads_it_again(
+    workspace: Workspace, wikimedia: FakeWikimedia
+) -> None:
+    workspace.add_dump("2020010115", DumpSpec(lines=2_000, domains=10))
+    workspace.env["WIKITOP_KEEP_DUMPS"] = "true"
+    assert workspace.run("run", "2020010115").exit_code == 0
+    kept = workspace.data_dir / "dumps" / HOUR_PATH
+    kept.write_bytes(kept.read_bytes()[:100])
+
+    forced = workspace.run("run", "2020010115", "--force")
+
+    assert forced.exit_code == 1
+    assert f"the dump file {kept} is damaged" in forced.output
+    assert "delete it to download it again" in forced.output
+    kept.unlink()
+    again = workspace.run("run", "2020010115", "--force")
+    assert again.exit_code == 0, again.output
+    assert len(wikimedia.requests_for(HOUR_PATH)) == 2
 
 
 def test_a_stalled_body_times_out_and_is_retried(workspace: Workspace, wikimedia: FakeWikimedia) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -20,6 +21,7 @@ from isal import igzip
 from wikitop.download import BodyReader, HttpFetcher, ProgressCallback
 from wikitop.errors import (
     CorruptDumpError,
+    CorruptFileError,
     DumpDownloadError,
     DumpNotPublishedError,
     HostUnreachableError,
@@ -89,8 +91,10 @@ class DumpSource:
             path = kept if kept is not None and kept.is_file() else self._mirror_file(hour)
             if not path.is_file():
                 raise DumpNotPublishedError(f"{path} does not exist")
-            size = _nonempty_size(path.stat().st_size, str(path))
-            return consume(lambda: open_gzip_file(path)), size
+            fix = "delete it to download it again" if path == kept else "replace it with a good copy"
+            with _corrupt_file(str(path), fix):
+                size = _nonempty_size(path.stat().st_size, str(path))
+                return consume(lambda: open_gzip_file(path)), size
         return self._download(hour, consume, progress, kept)
 
     def _mirror_file(self, hour: datetime) -> Path:
@@ -122,8 +126,9 @@ class DumpSource:
                         "directory laid out like dumps.wikimedia.org/other/pageviews"
                     ) from None
                 raise DumpNotPublishedError(f"{url} does not exist") from None
-            _nonempty_size(size, url)
-            return consume(lambda: _open_gzip_object(fs, path)), size
+            with _corrupt_file(url, "replace it with a good copy"):
+                _nonempty_size(size, url)
+                return consume(lambda: _open_gzip_object(fs, path)), size
         except (WikitopError, OSError):
             raise
         except Exception as exc:
@@ -179,6 +184,19 @@ def _open_gzip_object(fs: Any, path: str) -> BinaryIO:
     # GzipFile leaves a file object it was given open: close both together.
     weakref.finalize(stream, raw.close)
     return stream
+
+
+@contextmanager
+def _corrupt_file(where: str, fix: str) -> Iterator[None]:
+    """Turn a corrupt stored file's error into one that names the file and how to mend it."""
+    # Reading a stored file again gives the same bytes: `wikitop run` says so at once rather than
+    # after the queue's retry waits (the error is lasting); a worker still retries later.
+    try:
+        yield
+    except CorruptDumpError as exc:
+        named = str(exc).startswith(f"{where} ")
+        detail = str(exc).removeprefix(f"{where} ") if named else f"is damaged: {exc}"
+        raise CorruptFileError(f"the dump file {where} {detail}; {fix}") from exc
 
 
 def _nonempty_size(size: int, where: str) -> int:

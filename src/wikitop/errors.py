@@ -6,6 +6,11 @@ from __future__ import annotations
 class WikitopError(Exception):
     """Base class of every error wikitop raises on purpose."""
 
+    # The cause will not go away in seconds (an unreachable server, a missing mirror, a corrupt
+    # file on disk): `wikitop run` reports the hour at once instead of waiting to try again; a
+    # worker still retries (the network, the mount or the file may be mended meanwhile).
+    lasting = False
+
 
 class UsageError(WikitopError):
     """The user asked for something malformed or impossible (bad hour, bad range, bad setting)."""
@@ -26,13 +31,23 @@ class DumpDownloadError(WikitopError):
 class HostUnreachableError(DumpDownloadError):
     """A server could not be reached at all: its name does not resolve or it refuses connections."""
 
+    lasting = True
+
 
 class MirrorNotFoundError(ConfigError, DumpDownloadError):
     """WIKITOP_DUMPS_URL names a local mirror directory that does not exist (a setting, not a missing dump)."""
 
+    lasting = True
+
 
 class CorruptDumpError(WikitopError):
     """The dump is not a complete, valid gzip stream."""
+
+
+class CorruptFileError(CorruptDumpError):
+    """A dump file on disk (a mirror's, a kept download) is corrupt: reading it again gives the same."""
+
+    lasting = True
 
 
 class BlacklistUnavailableError(WikitopError):

@@ -19,9 +19,8 @@ from wikitop.errors import (
     CorruptDumpError,
     DumpDownloadError,
     DumpNotPublishedError,
-    HostUnreachableError,
-    MirrorNotFoundError,
     StateUnavailableError,
+    WikitopError,
 )
 from wikitop.hours import format_hour
 from wikitop.logs import log_context
@@ -76,11 +75,20 @@ class HourResult:
     data_path: str | None = None
     error: str | None = None
     dump_bytes: int = 0
-    # The cause will not go away in seconds (a server not reachable at all, a mirror directory that
-    # does not exist): a person waiting at the command line is told at once rather than after the
-    # queue's retry waits; a worker still retries (the network or the mount may come back).
+    lines_skipped: int = 0  # malformed lines of the dump (input rule 2)
+    # The failure's cause will not go away in seconds (WikitopError.lasting): settle_hour does not
+    # wait for it, so a person at the command line is told at once; a worker still retries.
     lasting: bool = False
     wait_s: float = 0.0
+
+    @property
+    def reported(self) -> tuple[str, str]:
+        """The status and the result path or error that a run's summary and progress lines show."""
+        if self.outcome is Outcome.RETRY:
+            # Only a lasting cause ends settle_hour with a try left: the hour waits, queued, for a
+            # worker or the next run; waiting here for a cause that will not pass by itself is pointless.
+            return "queued", f"{self.error}; not retried by this run: mend the cause, then run it again"
+        return self.outcome.value, (self.data_path if self.outcome.done else self.error) or ""
 
 
 def is_fresh(state: TaskState | None, blacklist: Blacklist, top_n: int) -> bool:
@@ -92,6 +100,13 @@ def is_fresh(state: TaskState | None, blacklist: Blacklist, top_n: int) -> bool:
         and state.provenance.blacklist_sha256 == blacklist.sha256
         and state.provenance.top_n == top_n
     )
+
+
+def cached_result(state: TaskState) -> HourResult:
+    """The outcome of an hour found with a fresh result: its figures as recorded when it was computed."""
+    made = state.provenance
+    rows, skipped = (made.rows, made.lines_skipped) if made else (0, 0)
+    return HourResult(state.hour, Outcome.CACHED, rows, data_path=state.data_path, lines_skipped=skipped)
 
 
 def settle_hour(
@@ -175,8 +190,7 @@ def _process(
             # Storage is down: nothing was claimed, the state is untouched; a later run retries.
             return HourResult(key, Outcome.FAILED, error=f"results storage unavailable: {exc}")
         if has_result and current is not None:
-            rows = current.provenance.rows if current.provenance else 0
-            return HourResult(key, Outcome.CACHED, rows=rows, data_path=current.data_path)
+            return cached_result(current)
     # Re-take a success row only when we saw it stale (or force): a row that turned success since
     # we read it was just computed by another worker.
     reclaim = force or (current is not None and current.status is TaskStatus.SUCCESS)
@@ -256,7 +270,7 @@ def _attempt(
             return _lost(key, "its unavailable dump", started)
         return HourResult(key, Outcome.UNAVAILABLE, error=error, seconds=time.monotonic() - started)
     except (DumpDownloadError, CorruptDumpError, OSError) as exc:
-        lasting = isinstance(exc, HostUnreachableError | MirrorNotFoundError)
+        lasting = isinstance(exc, WikitopError) and exc.lasting
         return _fail(claimed, services, str(exc), started, lasting)
     except Exception as exc:
         log.exception("unexpected error while processing %s", key)
@@ -281,7 +295,9 @@ def _attempt(
         raise
     if not recorded:
         return _lost(key, "its result", started)
-    return HourResult(key, Outcome.COMPUTED, ranking.row_count, seconds, data_path, None, dump_bytes)
+    return HourResult(
+        key, Outcome.COMPUTED, ranking.row_count, seconds, data_path, None, dump_bytes, ranking.lines_skipped
+    )
 
 
 def _record_pending(
@@ -303,7 +319,8 @@ def _record_pending(
         return _lost(key, "its result", time.monotonic())
     services.results.delete_pending(hour)
     log.info("hour %s: recorded the result its attempt %s wrote", key, pending.attempt)
-    return HourResult(key, Outcome.COMPUTED, pending.provenance.rows, 0.0, pending.data_path, None, 0)
+    made = pending.provenance
+    return HourResult(key, Outcome.COMPUTED, made.rows, 0.0, pending.data_path, None, 0, made.lines_skipped)
 
 
 def _fail(

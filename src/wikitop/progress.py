@@ -96,7 +96,7 @@ class Progress:
             # A dump read from a local mirror (or a kept copy) reports no download: count its size.
             if self._streamed.pop(result.hour, 0) == 0 and result.outcome is Outcome.COMPUTED:
                 self.bytes += result.dump_bytes
-            line = f"[{self.done}/{self._total}] {result.hour} {result.outcome.value}: {_detail(result)}"
+            line = f"[{self.done}/{self._total}] {result.hour} {result.reported[0]}: {_detail(result)}"
         self._say(line)
         self._redraw(force=True)
 
@@ -156,7 +156,7 @@ class _Bar:
 
 def _detail(result: HourResult) -> str:
     if not result.outcome.done:
-        return result.error or ""
+        return result.reported[1]
     read = f", {_size(result.dump_bytes)}" if result.dump_bytes else ""
     return f"{result.rows} rows in {result.seconds:.1f} s{read}"
 

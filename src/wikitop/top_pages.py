@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from wikitop.errors import UsageError, WikitopError
 from wikitop.hours import parse_hour
-from wikitop.state import TaskState, TaskStatus
+from wikitop.state import TaskState
 
 if TYPE_CHECKING:
     from wikitop.ranking import RankedPage
@@ -30,13 +30,16 @@ class ResultNotReadyError(WikitopError):
 
     @property
     def file_missing(self) -> bool:
-        """True when the task succeeded but its file is gone: only a recompute brings it back."""
-        return self.state.status is TaskStatus.SUCCESS
+        """True when the task has a result but its file is gone: only a recompute brings it back."""
+        return self.state.has_result
 
 
 def read_result(state: TaskState, results: ResultStore) -> bytes:
-    """Return the stored result file of the hour of `state`; ResultNotReadyError when it has none."""
-    if state.status is not TaskStatus.SUCCESS:
+    """Return the stored result file of the hour of `state`; ResultNotReadyError when it has none.
+
+    An hour being recomputed, or whose recompute failed a try, still has its last good result.
+    """
+    if not state.has_result:
         raise ResultNotReadyError(
             f"hour {state.hour} has no result: its status is {state.status.value}"
             + (f" ({state.error})" if state.error else ""),
@@ -46,7 +49,7 @@ def read_result(state: TaskState, results: ResultStore) -> bytes:
         return results.read(parse_hour(state.hour))
     except FileNotFoundError:
         raise ResultNotReadyError(
-            f"hour {state.hour} is marked success but its result file is missing", state
+            f"hour {state.hour} has a recorded result but its file is missing", state
         ) from None
 
 

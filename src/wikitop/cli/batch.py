@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 @click.option("--force", is_flag=True, help="Recompute hours that already have a result.")
 @click.option("--jobs", type=click.IntRange(1, 16), default=None, help="Hours processed at once.")
 def run(start: str | None, end: str | None, force: bool, jobs: int | None) -> None:
-    """Compute the top pages of START..END (default: the hour 24 hours ago).
+    """Compute the top pages of START..END, END included (default: the hour 24 hours ago).
 
     Hour H is Wikimedia's file pageviews-YYYYMMDD-HH0000.gz. Exit code 0 when every hour has a
     result, 1 when any failed or is not published yet, 2 on a usage error.

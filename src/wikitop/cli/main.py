@@ -18,7 +18,7 @@ import click
 
 from wikitop import __version__
 from wikitop.errors import ConfigError, UsageError, WikitopError
-from wikitop.hours import EXPECTED_FORM, hour_range
+from wikitop.hours import hour_range
 from wikitop.state import TaskState
 
 # Start-up: a command imports what it uses, inside its function; `--help`, `--version` and `status`
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from wikitop.services import Services
     from wikitop.settings import Settings
 
-HOURS_HELP = f"Hours are {EXPECTED_FORM}, UTC; END is inclusive."
 _SETTINGS_KEY = "wikitop.settings"
 
 
@@ -125,7 +124,8 @@ def hours_of(start: str | None, end: str | None, settings: Settings) -> list[dat
     try:
         return hour_range(start, end, settings.max_range_hours)
     except UsageError as exc:
-        usage_error(f"{exc}\n{HOURS_HELP}")
+        # One line: an invalid hour's message already gives the accepted forms (--help: END is inclusive).
+        usage_error(str(exc))
 
 
 def usage_error(message: str) -> NoReturn:
@@ -151,11 +151,13 @@ def open_services(settings: Settings) -> Iterator[Services]:
 
 
 def print_summary(results: list[HourResult]) -> None:
-    click.echo(f"{'hour':<10}  {'status':<11}  {'rows':>6}  {'seconds':>7}  path / error")
+    """One line per hour (its outcome, rows, malformed lines skipped, seconds, result or error), then a count."""
+    click.echo(f"{'hour':<10}  {'status':<11}  {'rows':>6}  {'bad lines':>9}  {'seconds':>7}  path / error")
     for result in results:
-        detail = result.data_path if result.outcome.done else result.error
+        status, detail = result.reported
         click.echo(
-            f"{result.hour:<10}  {result.outcome.value:<11}  {result.rows:>6}  {result.seconds:>7.1f}  {detail or ''}"
+            f"{result.hour:<10}  {status:<11}  {result.rows:>6}  {result.lines_skipped:>9}  "
+            f"{result.seconds:>7.1f}  {detail}"
         )
     done = sum(result.outcome.done for result in results)
     click.echo(f"{done}/{len(results)} hours have a result")

@@ -20,7 +20,7 @@ from wikitop.blacklist import Blacklist
 from wikitop.dumps import is_remote
 from wikitop.errors import BackendMissingError, WikitopError
 from wikitop.hours import parse_hour
-from wikitop.pipeline import HourResult, Outcome, is_fresh, settle_hour
+from wikitop.pipeline import HourResult, Outcome, cached_result, is_fresh, settle_hour
 from wikitop.services import Services, ask_hours, build_services
 from wikitop.settings import Settings
 
@@ -70,8 +70,7 @@ def _cached_results(keys: list[str], services: Services, blacklist: Blacklist) -
     cached = {}
     for key, state in states.items():
         if is_fresh(state, blacklist, services.settings.top_n) and _result_exists(key, services):
-            rows = state.provenance.rows if state.provenance else 0
-            cached[key] = HourResult(key, Outcome.CACHED, rows=rows, data_path=state.data_path)
+            cached[key] = cached_result(state)
     return cached
 
 

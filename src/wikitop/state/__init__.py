@@ -58,6 +58,16 @@ class TaskState:
     lease_expires_at: datetime | None = None
     provenance: Provenance | None = field(default=None)
 
+    @property
+    def has_result(self) -> bool:
+        """True when the hour has a good result to read, whatever its status now.
+
+        Only finish_success sets `data_path` and provenance, and nothing clears them: a recompute
+        (`--force`, a stale result) keeps serving the last good result while it runs, between its
+        tries and after it fails.
+        """
+        return self.data_path is not None and self.provenance is not None
+
 
 # A `tasks` row holds these columns: the TaskState's own fields, then its Provenance's, inline.
 _STATE_FIELDS = tuple(f.name for f in fields(TaskState) if f.name != "provenance")

@@ -126,11 +126,14 @@ class TaskOut(BaseModel):
 
     @model_validator(mode="after")
     def _link(self) -> Self:
-        """Link the task to itself, and a success to its ranked pages and its file."""
+        """Link the task to itself, and an hour with a result (even one being recomputed) to its pages and file."""
+        has_result = TaskState(
+            self.hour, self.status, 0, 0, self.data_path, provenance=self.provenance
+        ).has_result
         self.data_path = public_data_path(self.hour, self.data_path)
         base = f"/api/v1/reports/{self.hour}"
         self.links = {"self": base}
-        if self.status is TaskStatus.SUCCESS:
+        if has_result:
             self.links |= {"top": f"{base}/top", "csv": f"{base}.csv"}
         return self
 
