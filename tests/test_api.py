@@ -335,6 +335,12 @@ def test_report_state_in_both_hour_forms(client: FlaskClient) -> None:
     missing = client.get("/api/v1/reports/2020010116")
     assert missing.status_code == 404
     assert "never asked for" in _json(missing)["message"]
+    # An hour that has no dump at all could never be asked for: 400, as the ask itself would answer.
+    for hour, problem in ((FUTURE, "is in the future"), ("2014010100", "is before 2015-05-01T01")):
+        for path in (f"/api/v1/reports/{hour}", f"/api/v1/reports/{hour}/top", f"/api/v1/reports/{hour}.csv"):
+            response = client.get(path)
+            assert response.status_code == 400, path
+            assert problem in _json(response)["message"]
 
 
 def test_list_filters_and_paginates(client: FlaskClient, services: Services) -> None:
@@ -413,6 +419,50 @@ def test_a_recompute_keeps_serving_the_last_good_result_while_it_runs_and_after_
     top = _json(client.get(f"/api/v1/reports/{HOUR}/top?domain=en&limit=3"))
     assert top["count"] == 3
     assert client.get(f"/hours/{HOUR}?domain=en").status_code == 200
+
+
+def test_a_damaged_result_file_is_a_404_that_says_so_not_a_crash(
+    client: FlaskClient, services: Services, mirror: Path
+) -> None:
+    hour = parse_hour(HOUR)
+    write_hour(mirror, hour, DumpSpec(lines=500, domains=3, seed=7))
+    assert process_hour(hour, services).outcome is Outcome.COMPUTED
+    services.results.write(hour, b'garbage,"\n')
+    for path in (
+        f"/api/v1/reports/{HOUR}/top",
+        f"/api/v1/reports/{HOUR}.csv",
+        f"/api/v1/reports/{HOUR}/trends",
+    ):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        message = _json(response)["message"]
+        assert message.startswith(f"hour {HOUR} has a recorded result but its file is damaged"), message
+        assert message.endswith(": ask again with force")
+    assert client.get(f"/hours/{HOUR}").status_code == 404
+
+
+def test_asking_for_a_result_made_with_another_n_computes_it_again(
+    client: FlaskClient, services: Services, settings: Settings, mirror: Path, queue: RecordingQueue
+) -> None:
+    hour = parse_hour(HOUR)
+    write_hour(mirror, hour, DumpSpec(lines=2_000, domains=5, seed=7))
+    other_n = build_services(settings.model_copy(update={"top_n": 3}))
+    try:
+        assert process_hour(hour, other_n).outcome is Outcome.COMPUTED
+    finally:
+        other_n.close()
+
+    asked = _json(client.post("/api/v1/reports", json={"start": HOUR}))
+    # Today's N is 25: the result of N = 3 is stale, so asking queues it again (not forced) ...
+    assert asked["submitted"] == [HOUR] and queue.submitted == [(HOUR, False)]
+    [task] = asked["tasks"]
+    assert (task["status"], task["provenance"]["top_n"]) == ("queued", 3)
+    assert "csv" in task["links"]  # ... and its last good result stays readable meanwhile
+    # Asking again while it waits submits nothing more; the worker's computation makes it fresh.
+    assert _json(client.post("/api/v1/reports", json={"start": HOUR}))["submitted"] == []
+    assert process_hour(hour, services).outcome is Outcome.COMPUTED
+    assert _json(client.get(f"/api/v1/reports/{HOUR}"))["provenance"]["top_n"] == 25
+    assert _json(client.post("/api/v1/reports", json={"start": HOUR}))["submitted"] == []
 
 
 def test_top_and_csv_serve_a_result_computed_by_the_pipeline(

@@ -15,7 +15,7 @@ BLACKLIST = b"en Main_Page\nde %C3%84pfel\nno-space-line\nfr Paris\n"
 
 def _cache(tmp_path: Path, url: str) -> BlacklistCache:
     fetcher = HttpFetcher("wikitop-tests", 5.0, 0, 0.0, DownloadSlots(tmp_path / "slots", 1))
-    return BlacklistCache(url, tmp_path / "data" / "cache" / "blacklist", fetcher, 3600.0)
+    return BlacklistCache(url, tmp_path / "data" / "cache", fetcher, 3600.0)
 
 
 def _parsed_files(tmp_path: Path) -> list[Path]:
@@ -60,3 +60,20 @@ def test_an_unwritable_directory_still_gives_the_blacklist(tmp_path: Path) -> No
     blocker = tmp_path / "file"
     blocker.write_bytes(b"")
     assert ParsedCache(blocker / "cache").parse(BLACKLIST) == Blacklist.parse(BLACKLIST)
+
+
+def test_a_long_lived_cache_reads_a_local_file_again_as_soon_as_it_changes(tmp_path: Path) -> None:
+    # A service's cache lives for days: an edited file must apply to the next hour, not a day later.
+    source = tmp_path / "blacklist.txt"
+    source.write_bytes(BLACKLIST)
+    cache = _cache(tmp_path, str(source))
+    before = cache.get()
+    assert cache.get() is before  # unchanged: not read again
+    source.write_bytes(BLACKLIST + b"en London\n")
+    edited = cache.get()
+    assert edited.contains(b"en", b"London") and not before.contains(b"en", b"London")
+    # Replaced by another file of the same size (an editor's save-and-rename): read again too.
+    replacement = tmp_path / "replacement.txt"
+    replacement.write_bytes(BLACKLIST + b"en Berlin\n")
+    replacement.replace(source)
+    assert cache.get().contains(b"en", b"Berlin")

@@ -133,6 +133,31 @@ def test_a_corrupt_mirror_file_is_reported_at_once_naming_the_file(
     assert "2020010115  computed" in workspace.run("run", "2020010115").output
 
 
+def test_a_recompute_failing_for_good_or_finding_no_dump_keeps_the_hour_a_success(
+    workspace: Workspace,
+) -> None:
+    dump = workspace.add_dump("2020010115", lines=["en A 5 0", "en B 4 0"])
+    good = dump.read_bytes()
+    assert workspace.run("run", "2020010115").exit_code == 0
+    result = workspace.result("2020010115")
+    kept = result.read_bytes()
+
+    dump.write_bytes(good[:20])
+    failed = workspace.run("run", "2020010115", "--force", WIKITOP_MAX_TRIES="1")
+    assert failed.exit_code == 1  # what was asked for, a recompute, failed
+    assert "2020010115  failed" in failed.stdout and f"the last good result stays: {result}" in failed.stdout
+    state = json.loads(workspace.run("status", "2020010115", "--json").output)[0]
+    assert (state["status"], state["error"].startswith("try 1/1: the dump file")) == ("success", True)
+
+    dump.unlink()
+    gone = workspace.run("run", "2020010115", "--force")
+    assert "2020010115  unavailable" in gone.stdout and "the last good result stays" in gone.stdout
+    state = json.loads(workspace.run("status", "2020010115", "--json").output)[0]
+    assert state["status"] == "success" and state["error"].endswith("does not exist")
+    assert result.read_bytes() == kept
+    assert workspace.run("top", "2020010115").exit_code == 0
+
+
 def test_an_empty_mirror_file_is_named(workspace: Workspace) -> None:
     path = workspace.add_dump("2020010115")
     path.write_bytes(b"")
@@ -158,6 +183,9 @@ def test_a_failed_recompute_with_a_lasting_cause_keeps_the_last_good_result_read
     assert forced.exit_code == 1
     assert "2020010115  queued" in forced.output
     assert f"the local mirror {mistyped} does not exist" in forced.output
+    path = workspace.result("2020010115")
+    assert f"; the last good result stays: {path}" in forced.stdout
+    assert "1/1 hours have a result (1 of them the last good one: its recompute failed)" in forced.stdout
     assert workspace.result("2020010115").read_bytes() == good
     # The hour waits for its next try, and its last good result is still what readers get.
     shown = workspace.run("top", "2020010115", "--json")
@@ -267,6 +295,38 @@ def test_unreachable_postgres_is_one_line_and_exit_1(workspace: Workspace, args:
     assert lines[0].startswith("Error: cannot use the database: connection failed:")
     assert "Connection refused" in lines[0]
     assert f"WIKITOP_STATE_URL={UNREACHABLE_POSTGRES}" in lines[0]
+
+
+@pytest.mark.parametrize("command", ["run", "status"])
+def test_a_sqlite_state_url_that_cannot_work_is_one_line(workspace: Workspace, command: str) -> None:
+    workspace.add_dump("2020010115")
+    not_a_database = workspace.root / "notes.txt"
+    not_a_database.write_text("not a database\n" * 100)
+    a_file = workspace.root / "a-file"
+    a_file.write_text("")
+    cases = {
+        f"sqlite:///{not_a_database}": (1, "Error: cannot use the database: file is not a database"),
+        f"sqlite:///{a_file}/state.sqlite3": (
+            2,
+            f"Error: WIKITOP_STATE_URL: cannot create the directory {a_file}",
+        ),
+    }
+    if command == "status":  # a read opens no database where none exists: nothing to complain of
+        del cases[f"sqlite:///{a_file}/state.sqlite3"]
+    for url, (code, start) in cases.items():
+        done = _wikitop(workspace, command, "2020010115", WIKITOP_STATE_URL=url)
+        assert done.returncode == code, done.stderr
+        [line] = done.stderr.splitlines()
+        assert line.startswith(start), line
+    assert not_a_database.read_text() == "not a database\n" * 100
+
+
+def test_status_creates_no_database(workspace: Workspace) -> None:
+    missing = workspace.root / "nowhere" / "yet" / "state.sqlite3"
+    done = _wikitop(workspace, "status", "2020010115", WIKITOP_STATE_URL=f"sqlite:///{missing}")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("2020010115  unknown")
+    assert not missing.parent.parent.exists()
 
 
 def test_toml_syntax_error_is_one_line_and_exit_2(workspace: Workspace) -> None:

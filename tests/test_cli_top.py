@@ -128,3 +128,16 @@ def test_limit_must_be_positive(workspace: Workspace) -> None:
     result = workspace.run("top", HOUR, "--limit", "0")
     assert result.exit_code == 2
     assert "--limit" in result.stderr
+
+
+def test_a_damaged_result_file_asks_for_a_forced_run(workspace: Workspace) -> None:
+    computed(workspace).result(HOUR).write_text('garbage,"\n')
+
+    result = workspace.run("top", HOUR)
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: hour {HOUR} has a recorded result but its file is damaged (not a result file: its "
+        "header is 'garbage,\"', expected 'domain_code,rank,page_title,views'); "
+        f"compute it with `wikitop run {HOUR} --force`\n"
+    )

@@ -175,7 +175,33 @@ def test_blacklist_is_fetched_once_and_cached(workspace: Workspace, wikimedia: F
     workspace.run("run", "2020010115")
     workspace.run("run", "2020010116")
     assert len(wikimedia.requests_for("blacklist")) == 1
-    assert (workspace.data_dir / "cache" / "blacklist").read_text() == "en Main_Page\n"
+    [fetched] = (workspace.data_dir / "cache" / "fetched").iterdir()
+    assert fetched.read_text() == "en Main_Page\n"
+
+
+def test_another_blacklist_url_is_fetched_at_once_and_never_stands_in_for_the_first(
+    workspace: Workspace, wikimedia: FakeWikimedia
+) -> None:
+    workspace.add_dump("2020010115", lines=["en Main_Page 9 0", "en Other 5 0", "en Third 1 0"])
+    (workspace.mirror / "other-blacklist").write_text("en Other\n")
+    assert workspace.run("run", "2020010115").exit_code == 0
+    first = workspace.result("2020010115").read_text()
+    assert "Main_Page" not in first and "Other" in first
+
+    other = wikimedia.url_for("other-blacklist")
+    assert workspace.run("run", "2020010115", WIKITOP_BLACKLIST_URL=other).exit_code == 0
+    # The new URL was fetched within the day the first one's copy stays fresh: its list applies.
+    assert len(wikimedia.requests_for("other-blacklist")) == 1
+    second = workspace.result("2020010115").read_text()
+    assert "Main_Page" in second and "Other" not in second
+
+    # A third URL that fails, with no copy of its own: the run stops; no other list stands in.
+    wikimedia.set_fault("third-blacklist", Fault.status_code(503, times=None))
+    third = wikimedia.url_for("third-blacklist")
+    failed = workspace.run("run", "2020010115", WIKITOP_BLACKLIST_URL=third, WIKITOP_HTTP_RETRIES="0")
+    assert failed.exit_code == 1
+    assert "cannot fetch the blacklist" in failed.output and "no cached copy exists" in failed.output
+    assert workspace.result("2020010115").read_text() == second
 
 
 def test_unreachable_blacklist_without_cache_stops_the_run(

@@ -20,6 +20,7 @@ from support.dumpgen import DumpSpec
 from support.server import FakeWikimedia, Fault
 from support.workspace import Workspace
 from wikitop import pipeline
+from wikitop import recording as recording_module
 from wikitop.download import DownloadSlots, HttpFetcher
 from wikitop.errors import HostUnreachableError
 from wikitop.hours import parse_hour
@@ -134,6 +135,49 @@ def test_a_missing_mirror_directory_is_a_configuration_error(
     [state] = hour_states(workspace, H15)
     assert (state["status"], state["try_count"]) == ("queued", 1)
     assert f"WIKITOP_DUMPS_URL: the local mirror {mistyped} does not exist" in state["error"]
+
+
+def test_an_unresolvable_data_lake_mirror_fails_at_once_naming_the_setting(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr(pipeline, "sleep", waits.append)
+    mirror = (
+        "ftp://dumps.wikitop-test.invalid/pageviews"  # a protocol of fsspec's, on a host that never resolves
+    )
+    result = workspace.run("run", H15, WIKITOP_DUMPS_URL=mirror, WIKITOP_BLACKLIST_URL="")
+    assert (result.exit_code, waits) == (1, [])
+    [state] = hour_states(workspace, H15)
+    assert (state["status"], state["try_count"]) == ("queued", 1)
+    assert state["error"] == (
+        f"try 1/3: cannot reach the mirror {mirror}: name resolution failed (offline?); "
+        "check the network or WIKITOP_DUMPS_URL"
+    )
+
+
+def test_a_results_directory_that_refuses_writes_fails_at_once_naming_the_setting(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace.add_dump(H15)
+    waits: list[float] = []
+    monkeypatch.setattr(pipeline, "sleep", waits.append)
+
+    def write_wait(*_: object) -> float:
+        waits.append(-1.0)  # a write of the result tried again
+        return 0.0
+
+    monkeypatch.setattr(recording_module, "retry_countdown_s", write_wait)
+    blocker = workspace.root / "a-file"
+    blocker.write_text("not a directory")
+    result = workspace.run("run", H15, WIKITOP_RESULTS_URL=str(blocker / "reports"))
+    # Neither the hour's tries nor the result's writes are repeated: the directory will refuse again.
+    assert (result.exit_code, waits) == (1, [])
+    [state] = hour_states(workspace, H15)
+    assert (state["status"], state["try_count"]) == ("queued", 1)
+    assert state["error"].startswith(f"try 1/3: cannot write the result {blocker}/reports/2020/2020-01/")
+    assert state["error"].endswith(
+        "check WIKITOP_RESULTS_URL (default: <data dir>/reports) and its permissions"
+    )
 
 
 def test_a_missing_file_in_an_existing_mirror_is_still_not_published(workspace: Workspace) -> None:

@@ -53,6 +53,16 @@ def test_every_default_passes_the_validators_unchanged(
         ("WIKITOP_TOP_N", "zero", "WIKITOP_TOP_N: Input should be a valid integer"),
         ("WIKITOP_ENGINE", "fast", "WIKITOP_ENGINE: Input should be 'auto', 'native' or 'arrow'"),
         ("WIKITOP_MAX_TRIES", "0", "WIKITOP_MAX_TRIES: Input should be greater than or equal to 1"),
+        (
+            "WIKITOP_DUMPS_URL",
+            "htps://dumps.wikimedia.org/other/pageviews",
+            "WIKITOP_DUMPS_URL: Value error, unknown protocol htps:// (expected a path, an http(s) URL or",
+        ),
+        (
+            "WIKITOP_RESULTS_URL",
+            "s4://bucket/reports",
+            "WIKITOP_RESULTS_URL: Value error, unknown protocol s4://",
+        ),
     ],
 )
 def test_invalid_setting_names_the_variable(
@@ -216,3 +226,22 @@ def test_config_command_masks_query_and_at_sign_passwords(
     assert shown["WIKITOP_BLACKLIST_URL"] == "https://user:***@example.org/blacklist"
     for secret in ("s3cret", "hunter2", "t0ken", "pa:ss", "ss/w"):
         assert secret not in result.output
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("WIKITOP_DUMPS_URL", "https://dumps.wikimedia.org/other/pageviews"),
+        ("WIKITOP_DUMPS_URL", "file:///srv/pageviews"),
+        ("WIKITOP_DUMPS_URL", "s3a://lake/pageviews"),
+        ("WIKITOP_DUMPS_URL", "hdfs://namenode/pageviews"),
+        ("WIKITOP_RESULTS_URL", "/srv/reports"),
+        ("WIKITOP_RESULTS_URL", "gs://bucket/reports"),
+    ],
+)
+def test_locations_of_every_supported_kind_are_accepted(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, value: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(variable, value)
+    assert getattr(load_settings(), variable.removeprefix("WIKITOP_").lower()) == value

@@ -90,14 +90,13 @@ def test_status_reads_sqlite_without_sqlalchemy_http_queue_engine_or_web(tmp_pat
     assert loaded & (ENGINE | SERVICES | DATABASE | DRAWING | {"pydantic_settings"}) == set()
 
 
-def test_status_of_a_fresh_data_dir_creates_the_state_through_sqlalchemy(tmp_path: Path) -> None:
+def test_status_of_a_fresh_data_dir_creates_nothing_and_loads_no_sqlalchemy(tmp_path: Path) -> None:
     run, loaded = run_wikitop(tmp_path, "status", "2020010115")
 
     assert run.returncode == 0, run.stderr
     assert run.stdout.split()[:2] == ["2020010115", "unknown"]
-    assert (tmp_path / "data" / "state.sqlite3").is_file()
-    assert "sqlalchemy" in loaded
-    assert loaded & (ENGINE | SERVICES | DRAWING) == set()
+    assert not (tmp_path / "data" / "state.sqlite3").exists()
+    assert loaded & (ENGINE | SERVICES | DATABASE | DRAWING) == set()
 
 
 def test_run_from_a_local_mirror_loads_no_metrics_storage_library_or_download_lock(tmp_path: Path) -> None:

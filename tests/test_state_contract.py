@@ -648,6 +648,23 @@ def test_a_failed_recompute_keeps_the_last_good_result(store: StateStore) -> Non
     assert done is not None and done.error is None
 
 
+def test_a_recompute_whose_dump_is_gone_keeps_the_last_good_result(store: StateStore) -> None:
+    _succeed(store, H0, "w1")
+    good = store.get(H0)
+    assert store.claim(H0, "w2", LONG_LEASE_S, 3, reclaim_success=True) is not None
+    assert store.finish_failure(H0, "w2", TaskStatus.UNAVAILABLE, "/mirror/x.gz does not exist")
+    kept = store.get(H0)
+    assert good is not None and kept is not None
+    assert (kept.status, kept.data_path, kept.provenance) == (TaskStatus.SUCCESS, good.data_path, PROVENANCE)
+    assert kept.error == "/mirror/x.gz does not exist"
+    # Without a result, unavailable stays unavailable.
+    store.enqueue([H1], 3)
+    store.claim(H1, "w1", LONG_LEASE_S, 3)
+    store.finish_failure(H1, "w1", TaskStatus.UNAVAILABLE, "not published")
+    missing = store.get(H1)
+    assert missing is not None and missing.status is TaskStatus.UNAVAILABLE
+
+
 def test_a_recompute_abandoned_on_its_last_try_keeps_the_last_good_result(
     store: StateStore, clock: ManualClock
 ) -> None:

@@ -20,16 +20,24 @@ log = logging.getLogger(__name__)
 
 
 class BlacklistCache:
-    """Hands out the current Blacklist; fetches at most once per `max_age_s`, never silently empty."""
+    """Hands out the current Blacklist; fetches at most once per `max_age_s`, never silently empty.
 
-    def __init__(self, url: str, cache_file: Path, fetcher: HttpFetcher, max_age_s: float) -> None:
+    A downloaded copy is kept per URL (`cache_dir/fetched/blacklist-<sha256 of the URL>`): pointing
+    WIKITOP_BLACKLIST_URL elsewhere fetches the new list at once, and a failed refresh never stands
+    in with another URL's list. A local file is read again as soon as it changes (its size, mtime or
+    inode), in a long-running service too: editing it needs no restart and no day's wait.
+    """
+
+    def __init__(self, url: str, cache_dir: Path, fetcher: HttpFetcher, max_age_s: float) -> None:
         self._url = url
-        self._cache_file = cache_file
-        self._parsed = ParsedCache(cache_file.parent)
+        url_sha256 = hashlib.sha256(url.encode()).hexdigest()
+        self._cache_file = cache_dir / "fetched" / f"blacklist-{url_sha256[:32]}"
+        self._parsed = ParsedCache(cache_dir)
         self._fetcher = fetcher
         self._max_age_s = max_age_s
         self._lock = threading.Lock()
-        self._loaded: tuple[float, Blacklist] | None = None
+        # When it was loaded, the list, and the local file's stamp it was read from (None: not a file).
+        self._loaded: tuple[float, Blacklist, tuple[int, ...] | None] | None = None
         self._stand_in_note: str | None = None  # why the cached copy stands in for a failed refresh
 
     def get(self) -> Blacklist:
@@ -47,9 +55,21 @@ class BlacklistCache:
 
     def _get(self, retries: int | None) -> Blacklist:
         with self._lock:
-            if self._loaded is None or time.monotonic() - self._loaded[0] > self._max_age_s:
-                self._loaded = (time.monotonic(), self._load(retries))
-            return self._loaded[1]
+            stamp = self._local_stamp()
+            loaded = self._loaded
+            if loaded is None or time.monotonic() - loaded[0] > self._max_age_s or stamp != loaded[2]:
+                loaded = self._loaded = (time.monotonic(), self._load(retries), stamp)
+            return loaded[1]
+
+    def _local_stamp(self) -> tuple[int, ...] | None:
+        """What changes when the local blacklist file is edited or replaced; None for a URL or no file."""
+        if not self._url or is_remote(self._url):
+            return None
+        try:
+            stat = local_path(self._url).stat()
+        except OSError:
+            return None  # _load says what is wrong with it
+        return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
     def _load(self, retries: int | None) -> Blacklist:
         self._stand_in_note = None

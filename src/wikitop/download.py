@@ -45,12 +45,12 @@ class RetryableStatusError(Exception):
 def _is_retryable(exc: BaseException) -> bool:
     import httpx
 
-    if isinstance(exc, httpx.ConnectError) and _unreachable_reason(exc) is not None:
+    if isinstance(exc, httpx.ConnectError) and unreachable_reason(exc) is not None:
         return False
     return isinstance(exc, RetryableStatusError | httpx.TransportError)
 
 
-def _unreachable_reason(exc: BaseException) -> str | None:
+def unreachable_reason(exc: BaseException) -> str | None:
     """Say why a connection failed when retrying it soon is pointless (no DNS answer, refused), else None."""
     # httpx wraps httpcore's error, which wraps the socket's: the cause says what really happened.
     cause: BaseException | None = exc
@@ -188,7 +188,7 @@ class HttpFetcher:
         except RetryableStatusError as exc:
             raise DumpDownloadError(f"{exc} after {tries} tries") from exc
         except httpx.TransportError as exc:
-            reason = _unreachable_reason(exc)
+            reason = unreachable_reason(exc)
             if reason is not None:
                 raise HostUnreachableError(f"cannot reach {_host_of(url)}: {reason}") from exc
             kind = type(exc).__name__

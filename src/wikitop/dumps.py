@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from isal import igzip
 
-from wikitop.download import BodyReader, HttpFetcher, ProgressCallback
+from wikitop.download import BodyReader, HttpFetcher, ProgressCallback, unreachable_reason
 from wikitop.errors import (
     CorruptDumpError,
     CorruptFileError,
@@ -114,8 +114,8 @@ class DumpSource:
         """Read the hour's dump from a data lake: missing is not published, a missing mirror is a bad URL."""
         url = self.url_for(hour)
         options = fsspec_options(url_protocol(url), {}, self._s3_endpoint_url)
-        fs, path = open_filesystem(url, options, "WIKITOP_DUMPS_URL")
         try:
+            fs, path = open_filesystem(url, options, "WIKITOP_DUMPS_URL")
             try:
                 size = int(fs.size(path))
             except FileNotFoundError:
@@ -129,8 +129,15 @@ class DumpSource:
             with _corrupt_file(url, "replace it with a good copy"):
                 _nonempty_size(size, url)
                 return consume(lambda: _open_gzip_object(fs, path)), size
-        except (WikitopError, OSError):
+        except WikitopError:
             raise
+        except OSError as exc:
+            reason = unreachable_reason(exc)
+            if reason is None:
+                raise
+            raise HostUnreachableError(
+                f"cannot reach the mirror {self.base_url}: {reason}; check the network or WIKITOP_DUMPS_URL"
+            ) from exc
         except Exception as exc:
             # A client library's own errors (no credentials, no connection) are not OSErrors.
             raise DumpDownloadError(f"cannot read {url}: {type(exc).__name__}: {exc}") from exc

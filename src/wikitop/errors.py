@@ -15,6 +15,8 @@ class WikitopError(Exception):
 class UsageError(WikitopError):
     """The user asked for something malformed or impossible (bad hour, bad range, bad setting)."""
 
+    lasting = True
+
 
 class ConfigError(UsageError):
     """A setting is invalid; the message names it and the expected form."""
@@ -56,6 +58,14 @@ class BlacklistUnavailableError(WikitopError):
 
 class BackendMissingError(WikitopError):
     """An optional backend was asked for but its library is not installed."""
+
+    lasting = True
+
+
+class ResultsUnwritableError(WikitopError, OSError):
+    """The results storage refuses writes for good (not a directory, no permission, read-only)."""
+
+    lasting = True
 
 
 class StateUnavailableError(WikitopError):

@@ -16,8 +16,6 @@ from wikitop.download import ProgressCallback
 from wikitop.dumps import is_remote
 from wikitop.errors import (
     BlacklistUnavailableError,
-    CorruptDumpError,
-    DumpDownloadError,
     DumpNotPublishedError,
     StateUnavailableError,
     WikitopError,
@@ -82,13 +80,23 @@ class HourResult:
     wait_s: float = 0.0
 
     @property
+    def has_result(self) -> bool:
+        """True when the hour has a result after this attempt: computed, cached, or the last good one kept."""
+        return self.outcome.done or self.data_path is not None
+
+    @property
     def reported(self) -> tuple[str, str]:
         """The status and the result path or error that a run's summary and progress lines show."""
+        if self.outcome.done:
+            return self.outcome.value, self.data_path or ""
+        status, detail = self.outcome.value, self.error or ""
         if self.outcome is Outcome.RETRY:
             # Only a lasting cause ends settle_hour with a try left: the hour waits, queued, for a
             # worker or the next run; waiting here for a cause that will not pass by itself is pointless.
-            return "queued", f"{self.error}; not retried by this run: mend the cause, then run it again"
-        return self.outcome.value, (self.data_path if self.outcome.done else self.error) or ""
+            status, detail = "queued", f"{detail}; not retried by this run: mend the cause, then run it again"
+        if self.data_path is not None:
+            detail = f"{detail}; the last good result stays: {self.data_path}"
+        return status, detail
 
 
 def is_fresh(state: TaskState | None, blacklist: Blacklist, top_n: int) -> bool:
@@ -268,8 +276,11 @@ def _attempt(
             services.settings.lease_s, lambda: services.state.finish_failure(key, worker, unavailable, error)
         ):
             return _lost(key, "its unavailable dump", started)
-        return HourResult(key, Outcome.UNAVAILABLE, error=error, seconds=time.monotonic() - started)
-    except (DumpDownloadError, CorruptDumpError, OSError) as exc:
+        seconds = time.monotonic() - started
+        return HourResult(key, Outcome.UNAVAILABLE, error=error, seconds=seconds, data_path=_kept(claimed))
+    except (WikitopError, OSError) as exc:
+        # A failed download, a damaged dump, a storage error, a setting only an attempt meets (a
+        # data lake's backend not installed): the try fails with its reason; lasting ones at once.
         lasting = isinstance(exc, WikitopError) and exc.lasting
         return _fail(claimed, services, str(exc), started, lasting)
     except Exception as exc:
@@ -336,7 +347,13 @@ def _fail(
         return _lost(claimed.hour, "its failure", started)
     outcome = Outcome.RETRY if status is TaskStatus.QUEUED else Outcome.FAILED
     seconds = time.monotonic() - started
-    return HourResult(claimed.hour, outcome, error=message, seconds=seconds, lasting=lasting)
+    kept = _kept(claimed)
+    return HourResult(claimed.hour, outcome, error=message, seconds=seconds, data_path=kept, lasting=lasting)
+
+
+def _kept(claimed: TaskState) -> str | None:
+    """The last good result's path that a failed recompute leaves readable (the store keeps it), if any."""
+    return claimed.data_path if claimed.has_result else None
 
 
 def _lost(hour: str, what: str, started: float) -> HourResult:

@@ -21,12 +21,14 @@ from typing import TYPE_CHECKING, TypeVar
 from tenacity import (
     RetryCallState,
     Retrying,
+    retry_if_exception,
     retry_if_exception_type,
     stop_after_attempt,
     stop_after_delay,
     wait_exponential,
 )
 
+from wikitop.errors import WikitopError
 from wikitop.hours import format_hour
 from wikitop.queue.followup import retry_countdown_s
 from wikitop.state import Provenance, StateStore, TaskState, TaskStatus
@@ -89,7 +91,7 @@ def store_result(hour: datetime, data: bytes, results: ResultStore, settings: Se
         )
 
     retrying = Retrying(
-        retry=retry_if_exception_type(OSError),
+        retry=retry_if_exception(lambda exc: isinstance(exc, OSError) and not isinstance(exc, WikitopError)),
         stop=stop_after_attempt(settings.max_tries),
         wait=lambda state: retry_countdown_s(state.attempt_number, settings.retry_backoff_s),
         before_sleep=announce,

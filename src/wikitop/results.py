@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from wikitop.errors import BackendMissingError, ConfigError, WikitopError
+from wikitop.errors import BackendMissingError, ConfigError, ResultsUnwritableError, WikitopError
 from wikitop.hours import result_path
 from wikitop.ranking.rows import RankedPage, Row
 
@@ -33,6 +33,11 @@ S3_PUT_OPTIONS = {"ContentType": "text/csv; charset=utf-8"}
 MIN_FREE_BYTES = 16 * 1024 * 1024
 # URL schemes of the local filesystem, as fsspec names them ("file://", "local://", or no scheme).
 LOCAL_PROTOCOLS = frozenset({"file", "local"})
+# A local write failing so will fail the same way again (a file where a directory should be, no
+# permission, a read-only mount); a full disk (ENOSPC) or an I/O error may pass: those are retried.
+_REFUSED_FOR_GOOD = frozenset(
+    {errno.ENOTDIR, errno.EEXIST, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENAMETOOLONG}
+)
 # The record kept next to a result whose attempt could not record it in the state store (an outage):
 # the next attempt records it from there instead of downloading the hour again.
 PENDING_SUFFIX = ".pending.json"
@@ -83,7 +88,7 @@ def read_csv(data: bytes) -> list[RankedPage]:
 
 def read_domain_csv(data: bytes, domain: str) -> list[RankedPage]:
     """Parse only one domain code's rows of a result file written by render_csv, in file order."""
-    _check_header(data)
+    check_header(data)
     # No field holds a newline (dump lines are split on them), so each row is one line, and a row of
     # `domain` starts with that field exactly as render_csv writes it: find those lines, parse them.
     found: list[tuple[int, bytes]] = []
@@ -102,7 +107,7 @@ def read_domain_csv(data: bytes, domain: str) -> list[RankedPage]:
 
 def read_domain_codes(data: bytes) -> list[str]:
     """The domain codes that have rows in a result file written by render_csv, sorted."""
-    _check_header(data)
+    check_header(data)
     codes: set[str] = set()
     quoted: list[bytes] = []
     for line in data.split(b"\n")[1:]:
@@ -121,7 +126,8 @@ def _rendered_field(domain: str) -> bytes:
     return buffer.getvalue().encode("utf-8")[:-1]
 
 
-def _check_header(data: bytes) -> None:
+def check_header(data: bytes) -> None:
+    """ValueError unless `data` starts with a result file's header (a cheap check of a file read back)."""
     header = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
     if tuple(header.split(",")) != CSV_HEADER:
         raise ValueError(f"not a result file: its header is {header!r}, expected {','.join(CSV_HEADER)!r}")
@@ -168,14 +174,26 @@ class ResultStore:
             return bytes(self._fs.cat_file(path))
 
     def write(self, hour: datetime, data: bytes) -> str:
-        """Store the hour's result atomically and return its location."""
+        """Store the hour's result atomically and return its location.
+
+        ResultsUnwritableError when a local directory refuses the write for good (a file in the
+        way, no permission, read-only): writing again would fail again, unlike on a full disk.
+        """
         path = self._path(hour)
-        with _storage_errors("write", self.location(hour)):
-            if self._local:
-                _replace_file(Path(path), data)
-            else:
-                # One PUT (or one completed multipart upload): the object appears whole or not at all.
-                self._fs.pipe_file(path, data, **self._put_options)
+        try:
+            with _storage_errors("write", self.location(hour)):
+                if self._local:
+                    _replace_file(Path(path), data)
+                else:
+                    # One PUT (or one completed multipart upload): the object appears whole or not at all.
+                    self._fs.pipe_file(path, data, **self._put_options)
+        except OSError as exc:
+            if not self._local or exc.errno not in _REFUSED_FOR_GOOD:
+                raise
+            raise ResultsUnwritableError(
+                f"cannot write the result {self.location(hour)}: {exc.strerror} ({exc.filename}); "
+                "check WIKITOP_RESULTS_URL (default: <data dir>/reports) and its permissions"
+            ) from exc
         return self.location(hour)
 
     def _pending_path(self, hour: datetime) -> str:
@@ -253,6 +271,23 @@ def url_protocol(url: str) -> str:
     # fsspec.utils.get_protocol's rule, without importing fsspec for the local paths of most runs.
     parts = re.split(r"(\:\:|\://)", url, maxsplit=1)
     return parts[0] if len(parts) > 1 else "file"
+
+
+def check_location(url: str, setting: str, *, http: bool) -> None:
+    """Raise ValueError when `url` names a protocol that neither wikitop nor fsspec knows (`htps://`)."""
+    # Checked when the settings load, so that a mistyped scheme stops a command at once with the
+    # setting's name rather than failing every hour's tries; fsspec is imported only for a scheme
+    # other than a path or http(s), which is about to need it anyway.
+    protocol = url_protocol(url)
+    if protocol in LOCAL_PROTOCOLS or (http and protocol in ("http", "https")):
+        return
+    from fsspec.registry import known_implementations, registry
+
+    if protocol not in known_implementations and protocol not in registry:
+        forms = "a path, an http(s) URL" if http else "a path"
+        raise ValueError(
+            f"unknown protocol {protocol}:// (expected {forms} or a data lake URL: s3://bucket/dir, gs://, hdfs://)"
+        )
 
 
 def backend_missing_error(url: str, exc: ImportError, what: str = "results URL") -> BackendMissingError:

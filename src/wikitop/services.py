@@ -73,7 +73,7 @@ def build_services(settings: Settings) -> Services:
             settings.dumps_url, fetcher, data_dir / "tmp", keep_dir, s3_endpoint_url=settings.s3_endpoint_url
         ),
         blacklists=BlacklistCache(
-            settings.blacklist_url, data_dir / "cache" / "blacklist", fetcher, settings.blacklist_max_age_s
+            settings.blacklist_url, data_dir / "cache", fetcher, settings.blacklist_max_age_s
         ),
         fetcher=fetcher,
     )

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from wikitop import __version__
 from wikitop.errors import ConfigError
@@ -92,6 +92,18 @@ class Settings(BaseModel):
     @classmethod
     def _strip(cls, value: str) -> str:
         return value.strip()
+
+    @field_validator("dumps_url", "results_url")
+    @classmethod
+    def _known_protocol(cls, value: str, info: ValidationInfo) -> str:
+        from wikitop.results import check_location
+
+        value = value.strip()
+        if value:
+            check_location(
+                value, f"WIKITOP_{(info.field_name or '').upper()}", http=info.field_name == "dumps_url"
+            )
+        return value
 
     @field_validator("engine")
     @classmethod

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from wikitop.errors import UsageError, WikitopError
 from wikitop.hours import parse_hour
+from wikitop.results import check_header
 from wikitop.state import TaskState
 
 if TYPE_CHECKING:
@@ -46,11 +47,19 @@ def read_result(state: TaskState, results: ResultStore) -> bytes:
             state,
         )
     try:
-        return results.read(parse_hour(state.hour))
+        data = results.read(parse_hour(state.hour))
     except FileNotFoundError:
         raise ResultNotReadyError(
             f"hour {state.hour} has a recorded result but its file is missing", state
         ) from None
+    try:
+        check_header(data)
+    except ValueError as exc:
+        # Overwritten by hand, or by another tool: only a recompute brings the result back.
+        raise ResultNotReadyError(
+            f"hour {state.hour} has a recorded result but its file is damaged ({exc})", state
+        ) from None
+    return data
 
 
 def domain_pages(pages: list[RankedPage], domain: str, limit: int, hour: str) -> list[RankedPage]:

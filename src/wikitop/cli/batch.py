@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 def run(start: str | None, end: str | None, force: bool, jobs: int | None) -> None:
     """Compute the top pages of START..END, END included (default: the hour 24 hours ago).
 
-    Hour H is Wikimedia's file pageviews-YYYYMMDD-HH0000.gz. Exit code 0 when every hour has a
-    result, 1 when any failed or is not published yet, 2 on a usage error.
+    Hour H is Wikimedia's file pageviews-YYYYMMDD-HH0000.gz. Exit code 0 when every hour was
+    computed or already had a fresh result, 1 when any failed or is not published yet (a failed
+    recompute keeps the last good result), 2 on a usage error.
     """
     from wikitop.metrics import uncounted
     from wikitop.services import ask_hours

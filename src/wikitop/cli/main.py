@@ -62,10 +62,16 @@ class _Main(click.Group):
 
 
 def _is_database_error(exc: Exception) -> bool:
-    """Tell whether `exc` is SQLAlchemy's OperationalError, without importing SQLAlchemy to ask."""
+    """Tell whether `exc` says the database cannot be used, without importing SQLAlchemy to ask.
+
+    SQLAlchemy's OperationalError (refused, down, locked), or its plain DatabaseError, which SQLite
+    raises for a file that is not a database; not its errors of a statement (bugs: a traceback).
+    """
     # Only a command that opened the database can raise it, and that command imported SQLAlchemy.
     errors = sys.modules.get("sqlalchemy.exc")
-    return errors is not None and isinstance(exc, errors.OperationalError)
+    return errors is not None and (
+        isinstance(exc, errors.OperationalError) or type(exc) is errors.DatabaseError
+    )
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
@@ -159,5 +165,7 @@ def print_summary(results: list[HourResult]) -> None:
             f"{result.hour:<10}  {status:<11}  {result.rows:>6}  {result.lines_skipped:>9}  "
             f"{result.seconds:>7.1f}  {detail}"
         )
-    done = sum(result.outcome.done for result in results)
-    click.echo(f"{done}/{len(results)} hours have a result")
+    have = sum(result.has_result for result in results)
+    kept = sum(result.has_result and not result.outcome.done for result in results)
+    earlier = f" ({kept} of them the last good one: its recompute failed)" if kept else ""
+    click.echo(f"{have}/{len(results)} hours have a result{earlier}")

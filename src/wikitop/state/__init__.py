@@ -164,9 +164,10 @@ class StateStore(Protocol):
     def finish_failure(self, hour: str, worker: str, status: TaskStatus, error: str) -> bool:
         """Release the hour with status queued (will retry), failed or unavailable, and the reason.
 
-        Returns False, changing nothing, if `worker` no longer holds the hour. `failed` on an hour
-        that still has its last good result (a failed recompute) sets `success` again instead,
-        keeping that result's data_path and provenance, with the failure's reason in `error`.
+        Returns False, changing nothing, if `worker` no longer holds the hour. `failed` or
+        `unavailable` on an hour that still has its last good result (a failed recompute) sets
+        `success` again instead, keeping that result's data_path and provenance, with the failure's
+        reason in `error`.
         """
         ...
 

@@ -148,7 +148,14 @@ def _create_sqlite_engine(url: sa.URL) -> sa.Engine:
             f"the SQLite state store needs SQLite 3.35 or newer (for RETURNING), this Python has "
             f"{sqlite3.sqlite_version}: use a newer Python build, or PostgreSQL ({POSTGRES_INSTALL_HINT})"
         )
-    Path(str(url.database)).parent.mkdir(parents=True, exist_ok=True)
+    directory = Path(str(url.database)).parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"WIKITOP_STATE_URL: cannot create the directory {directory} of its SQLite file: "
+            f"{exc.strerror} ({exc.filename}); expected {EXPECTED_URL_FORM}"
+        ) from None
     engine = sa.create_engine(
         url, pool_pre_ping=False, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     )
@@ -379,7 +386,7 @@ class SqlStateStore:
         return applied
 
     def finish_failure(self, hour: str, worker: str, status: TaskStatus, error: str) -> bool:
-        """Release the hour as queued, failed (success again if it keeps a good result) or unavailable."""
+        """Release the hour as queued, failed or unavailable (success again if it keeps a good result)."""
         if status not in _RELEASE_STATUSES:
             raise ValueError(
                 f"finish_failure status must be queued, failed or unavailable, not {status.value}"
@@ -534,14 +541,15 @@ def _rearm(hours: Sequence[str], max_tries: int, now: datetime) -> sa.Update:
 def _release_status(status: TaskStatus) -> str | sa.ColumnElement[str]:
     """Return the status column's new value for a release as `status`.
 
-    `failed` becomes `success` again on a row that keeps its last good result: a failed recompute
-    never hides it (finish_success alone sets data_path, and its file is only ever replaced by
-    another good result). The failure's reason stays in `error`.
+    `failed` and `unavailable` become `success` again on a row that keeps its last good result: a
+    failed recompute, or one whose dump is gone from the mirror, never hides it (finish_success
+    alone sets data_path, and its file is only ever replaced by another good result). The
+    failure's reason stays in `error`.
     """
-    if status is not TaskStatus.FAILED:
+    if status not in (TaskStatus.FAILED, TaskStatus.UNAVAILABLE):
         return status.value
     has_result = sa.and_(TASKS.c.data_path.is_not(None), TASKS.c.blacklist_sha256.is_not(None))
-    return sa.case((has_result, TaskStatus.SUCCESS.value), else_=TaskStatus.FAILED.value)
+    return sa.case((has_result, TaskStatus.SUCCESS.value), else_=status.value)
 
 
 def _lapsed_reason(state: TaskState) -> str:

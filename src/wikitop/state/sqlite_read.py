@@ -31,7 +31,11 @@ _TIMESTAMPS = tuple(f.name for f in dataclasses.fields(TaskState) if "datetime" 
 def read_sqlite_states(url: str, hours: list[str]) -> dict[str, TaskState] | None:
     """The states of the hours that exist among `hours`, or None when this reader cannot answer."""
     path = _plain_sqlite_path(url)
-    if path is None or not path.is_file():
+    if path is None:
+        return None
+    if not path.exists():
+        return {}  # no database yet, so no state: a read creates nothing (not even its directory)
+    if not path.is_file():
         return None
     try:
         # mode=rw: never create a database here (the SQLAlchemy store creates and upgrades it).

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from wikitop.blacklist_cache import BlacklistCache
 from wikitop.errors import UsageError, WikitopError
 from wikitop.heartbeats import STALE_AFTER_S, freshest_age_s
-from wikitop.hours import EXPECTED_FORM, format_hour, hour_range, parse_hour
+from wikitop.hours import EXPECTED_FORM, format_hour, hour_range, parse_hour, validate_hour
 from wikitop.queue import HourQueue, lane_for
 from wikitop.queue.follow import follow_window, newest_due_hour
 from wikitop.ranking import RankedPage
@@ -120,9 +121,37 @@ class HourRequests:
         hours = hour_range(start, end or None, self.settings.max_range_hours)
         recheck_s = (self.settings.unavailable_recheck_s, self.settings.unavailable_recheck_max_s)
         asked = ask_hours(self.state, hours, self.settings.max_tries, force, recheck_s=recheck_s)
-        queue_error = self._submit(asked.to_dispatch, force)
+        to_dispatch = asked.to_dispatch
+        stale = self._stale([hour for hour in asked.hours if hour not in set(to_dispatch)])
+        if stale:
+            # Made with another blacklist or N: asked for, it is computed again, as `wikitop run` does
+            # (queued, keeping its last good result meanwhile). Only when asked: a changed blacklist
+            # must not set off a download of every hour ever computed.
+            to_dispatch = to_dispatch + self.state.enqueue(stale, self.settings.max_tries, force=True)
+        queue_error = self._submit(to_dispatch, force)
         states = self.state.get_many(asked.hours)
-        return Asked([states[hour] for hour in asked.hours if hour in states], asked.to_dispatch, queue_error)
+        return Asked([states[hour] for hour in asked.hours if hour in states], to_dispatch, queue_error)
+
+    def _stale(self, hours: list[str]) -> list[str]:
+        """The hours among `hours` whose result was made with another blacklist or N than today's."""
+        from wikitop.pipeline import is_fresh
+
+        blacklist = None
+        if self.blacklists is not None:
+            # Unavailable: the workers say so in the hours' states; N alone can still tell.
+            with suppress(WikitopError, OSError):
+                blacklist = self.blacklists.get()
+        stale = []
+        for hour, state in self.state.get_many(hours).items():
+            if state.status is not TaskStatus.SUCCESS or state.provenance is None:
+                continue
+            if blacklist is not None:
+                fresh = is_fresh(state, blacklist, self.settings.top_n)
+            else:
+                fresh = state.provenance.top_n == self.settings.top_n
+            if not fresh:
+                stale.append(hour)
+        return stale
 
     def _submit(self, hours: list[str], force: bool) -> str | None:
         """Publish the hours; on a broker failure keep going: the state says queued and gets re-published."""
@@ -138,9 +167,11 @@ class HourRequests:
 
     def get(self, hour_text: str) -> TaskState:
         """Return the state of one hour given in either accepted form; TaskNotFoundError if never asked."""
-        key = format_hour(parse_hour(hour_text))
+        hour = parse_hour(hour_text)
+        key = format_hour(hour)
         state = self.state.get(key)
         if state is None:
+            validate_hour(hour, hour_text)  # an hour with no dump at all is a 400, not "ask for it"
             raise TaskNotFoundError(f"hour {key} was never asked for: ask for it with POST /api/v1/reports")
         return state
 
