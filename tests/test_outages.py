@@ -176,7 +176,7 @@ def test_a_results_directory_that_refuses_writes_fails_at_once_naming_the_settin
     assert (state["status"], state["try_count"]) == ("queued", 1)
     assert state["error"].startswith(f"try 1/3: cannot write the result {blocker}/reports/2020/2020-01/")
     assert state["error"].endswith(
-        "check WIKITOP_RESULTS_URL (default: <data dir>/reports) and its permissions"
+        "check WIKITOP_RESULTS_URL (default: <data dir>/reports) and its permissions or credentials"
     )
 
 

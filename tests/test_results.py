@@ -31,7 +31,15 @@ from hypothesis import strategies as st
 from support.dumpgen import DumpSpec, write_dump
 from support.reference import reference_rank
 from wikitop.blacklist import Blacklist
-from wikitop.errors import BackendMissingError, ConfigError, WikitopError
+from wikitop.download import DownloadSlots, HttpFetcher
+from wikitop.dumps import DumpSource
+from wikitop.errors import (
+    BackendMissingError,
+    ConfigError,
+    MirrorAccessError,
+    ResultsUnwritableError,
+    WikitopError,
+)
 from wikitop.hours import dump_path, result_path
 from wikitop.pipeline import Outcome, process_hour
 from wikitop.ranking import Engine, RankedPage, native, rank_dump
@@ -437,6 +445,38 @@ def test_s3_ping_fails_clearly_without_credentials(
         WikitopError, match=r"is not usable: NoCredentialsError: Unable to locate credentials"
     ):
         store.ping()
+
+
+def test_writes_refused_for_good_are_not_an_outage(
+    moto_url: str, bucket: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Not written again and again (WikitopError: store_result does not retry it), and lasting.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(
+        ResultsUnwritableError, match=r"Not a directory .* check WIKITOP_RESULTS_URL"
+    ) as local:
+        ResultStore(str(blocker / "reports")).write(HOUR, b"data")
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    store = ResultStore(f"s3://{bucket}/prefix", FAST_FAIL, s3_endpoint_url=moto_url)
+    with pytest.raises(ResultsUnwritableError, match=r"NoCredentialsError.*credentials") as s3:
+        store.write(HOUR, b"data")
+    assert local.value.lasting and s3.value.lasting
+
+
+def test_a_data_lake_mirror_without_credentials_is_a_lasting_error(
+    moto_url: str, bucket: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    fetcher = HttpFetcher("wikitop-tests", 5.0, 0, 0.0, DownloadSlots(tmp_path / "slots", 1))
+    mirror = f"s3://{bucket}/pageviews"
+    source = DumpSource(mirror, fetcher, tmp_path / "work", None, s3_endpoint_url=moto_url)
+    with pytest.raises(MirrorAccessError, match=r"access refused \(NoCredentialsError") as caught:
+        source.read(HOUR, lambda open_dump: open_dump().read())
+    assert caught.value.lasting
+    assert "check the credentials (AWS_* variables, the role) or WIKITOP_DUMPS_URL" in str(caught.value)
 
 
 def test_s3_write_to_an_unreachable_endpoint_is_an_oserror_naming_the_object(aws_env: None) -> None:

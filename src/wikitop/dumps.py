@@ -25,12 +25,13 @@ from wikitop.errors import (
     DumpDownloadError,
     DumpNotPublishedError,
     HostUnreachableError,
+    MirrorAccessError,
     MirrorNotFoundError,
     WikitopError,
 )
 from wikitop.hours import dump_path
 from wikitop.inflate import open_gzip_file
-from wikitop.results import LOCAL_PROTOCOLS, fsspec_options, open_filesystem, url_protocol
+from wikitop.results import LOCAL_PROTOCOLS, fsspec_options, open_filesystem, refused_for_good, url_protocol
 
 T = TypeVar("T")
 StreamOpener = Callable[[], BinaryIO]
@@ -131,15 +132,20 @@ class DumpSource:
                 return consume(lambda: _open_gzip_object(fs, path)), size
         except WikitopError:
             raise
-        except OSError as exc:
-            reason = unreachable_reason(exc)
-            if reason is None:
-                raise
-            raise HostUnreachableError(
-                f"cannot reach the mirror {self.base_url}: {reason}; check the network or WIKITOP_DUMPS_URL"
-            ) from exc
         except Exception as exc:
-            # A client library's own errors (no credentials, no connection) are not OSErrors.
+            # A client library's own errors (no credentials, no connection) need not be OSErrors.
+            reason = unreachable_reason(exc)
+            if reason is not None:
+                raise HostUnreachableError(
+                    f"cannot reach the mirror {self.base_url}: {reason}; check the network or WIKITOP_DUMPS_URL"
+                ) from exc
+            if refused_for_good(exc, local=False):
+                raise MirrorAccessError(
+                    f"cannot read {url}: access refused ({type(exc).__name__}: {exc}); check the "
+                    "credentials (AWS_* variables, the role) or WIKITOP_DUMPS_URL"
+                ) from exc
+            if isinstance(exc, OSError):
+                raise
             raise DumpDownloadError(f"cannot read {url}: {type(exc).__name__}: {exc}") from exc
 
     def _download(

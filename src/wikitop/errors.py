@@ -36,6 +36,12 @@ class HostUnreachableError(DumpDownloadError):
     lasting = True
 
 
+class MirrorAccessError(DumpDownloadError):
+    """A data lake mirror refuses access (no credentials, access denied): every try would meet the same."""
+
+    lasting = True
+
+
 class MirrorNotFoundError(ConfigError, DumpDownloadError):
     """WIKITOP_DUMPS_URL names a local mirror directory that does not exist (a setting, not a missing dump)."""
 

@@ -188,11 +188,12 @@ class ResultStore:
                     # One PUT (or one completed multipart upload): the object appears whole or not at all.
                     self._fs.pipe_file(path, data, **self._put_options)
         except OSError as exc:
-            if not self._local or exc.errno not in _REFUSED_FOR_GOOD:
+            if not refused_for_good(exc, local=self._local):
                 raise
+            reason = f"{exc.strerror} ({exc.filename})" if exc.strerror else str(exc)
             raise ResultsUnwritableError(
-                f"cannot write the result {self.location(hour)}: {exc.strerror} ({exc.filename}); "
-                "check WIKITOP_RESULTS_URL (default: <data dir>/reports) and its permissions"
+                f"cannot write the result {self.location(hour)}: {reason}; check WIKITOP_RESULTS_URL "
+                "(default: <data dir>/reports) and its permissions or credentials"
             ) from exc
         return self.location(hour)
 
@@ -271,6 +272,25 @@ def url_protocol(url: str) -> str:
     # fsspec.utils.get_protocol's rule, without importing fsspec for the local paths of most runs.
     parts = re.split(r"(\:\:|\://)", url, maxsplit=1)
     return parts[0] if len(parts) > 1 else "file"
+
+
+def refused_for_good(exc: BaseException, *, local: bool) -> bool:
+    """Tell whether a storage error will come back on every try: access refused, not a transient outage.
+
+    A permission refused (a local EACCES, S3's AccessDenied, which s3fs raises as PermissionError),
+    no credentials at all (botocore's NoCredentialsError and kin), or, on local files, a path that
+    cannot be a file (`_REFUSED_FOR_GOOD`). A full disk, a timeout or a 503 may pass: those are retried.
+    """
+    if isinstance(exc, PermissionError):
+        return True
+    if local and isinstance(exc, OSError) and exc.errno in _REFUSED_FOR_GOOD:
+        return True
+    cause: BaseException | None = exc
+    while cause is not None:
+        if type(cause).__name__.endswith("CredentialsError"):  # botocore's, without importing it
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def check_location(url: str, setting: str, *, http: bool) -> None:
