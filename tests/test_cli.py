@@ -167,6 +167,22 @@ def test_an_empty_mirror_file_is_named(workspace: Workspace) -> None:
     assert error == f"try 1/3: the dump file {path} is empty: not a gzip stream; replace it with a good copy"
 
 
+def test_a_valid_gzip_without_a_line_is_no_hour_and_gives_no_result(
+    workspace: Workspace, engine: str
+) -> None:
+    # A real hour has millions of lines: a header-only CSV recorded as success would hide a broken copy.
+    path = workspace.add_dump("2020010115")
+    path.write_bytes(gzip.compress(b""))
+    result = workspace.run("run", "2020010115", WIKITOP_ENGINE=engine)
+    assert result.exit_code == 1
+    assert not workspace.result("2020010115").exists()
+    error = json.loads(workspace.run("status", "2020010115", "--json").output)[0]["error"]
+    assert error == (
+        f"try 1/3: the dump file {path} is damaged: it holds no line at all: not an hour of page views; "
+        "replace it with a good copy"
+    )
+
+
 def test_a_failed_recompute_with_a_lasting_cause_keeps_the_last_good_result_readable(
     workspace: Workspace,
 ) -> None:

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from time import sleep
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 from wikitop.blacklist import Blacklist
 from wikitop.download import ProgressCallback
 from wikitop.dumps import is_remote
 from wikitop.errors import (
     BlacklistUnavailableError,
+    CorruptDumpError,
     DumpNotPublishedError,
     StateUnavailableError,
     WikitopError,
@@ -24,7 +25,7 @@ from wikitop.hours import format_hour
 from wikitop.logs import log_context
 from wikitop.metrics import counting, metrics
 from wikitop.queue.followup import retry_delay_s
-from wikitop.ranking import rank_stream
+from wikitop.ranking import Engine, Ranking, rank_stream
 from wikitop.recording import (
     Heartbeat,
     finish_through_outage,
@@ -267,7 +268,7 @@ def _attempt(
     try:
         top_n, engine = services.settings.top_n, services.settings.engine
         ranking, dump_bytes = services.dumps.read(
-            hour, lambda open_dump: rank_stream(open_dump, blacklist, top_n, engine=engine), progress
+            hour, lambda open_dump: _rank_hour(open_dump, blacklist, top_n, engine), progress
         )
         data_path = store_result(hour, render_rows(ranking.rows()), services.results, services.settings)
     except DumpNotPublishedError as exc:
@@ -309,6 +310,18 @@ def _attempt(
     return HourResult(
         key, Outcome.COMPUTED, ranking.row_count, seconds, data_path, None, dump_bytes, ranking.lines_skipped
     )
+
+
+def _rank_hour(
+    open_dump: Callable[[], BinaryIO], blacklist: Blacklist, top_n: int, engine: Engine
+) -> Ranking:
+    """Rank the hour's dump; a dump without a single line is not an hour of page views (never a result)."""
+    # Every real hour has millions of lines: an empty one is a broken mirror or a partial copy, which
+    # a header-only CSV recorded as `success` would hide for good.
+    ranking = rank_stream(open_dump, blacklist, top_n, engine=engine)
+    if ranking.lines_read == 0:
+        raise CorruptDumpError("it holds no line at all: not an hour of page views")
+    return ranking
 
 
 def _record_pending(
