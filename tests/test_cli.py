@@ -145,13 +145,19 @@ def test_a_recompute_failing_for_good_or_finding_no_dump_keeps_the_hour_a_succes
     dump.write_bytes(good[:20])
     failed = workspace.run("run", "2020010115", "--force", WIKITOP_MAX_TRIES="1")
     assert failed.exit_code == 1  # what was asked for, a recompute, failed
-    assert "2020010115  failed" in failed.stdout and f"the last good result stays: {result}" in failed.stdout
+    assert (
+        "2020010115  success" in failed.stdout
+        and "the recompute failed (try 1/1: the dump file" in failed.stdout
+    )
+    assert f"the last good result stays: {result}" in failed.stdout
     state = json.loads(workspace.run("status", "2020010115", "--json").output)[0]
     assert (state["status"], state["error"].startswith("try 1/1: the dump file")) == ("success", True)
 
     dump.unlink()
     gone = workspace.run("run", "2020010115", "--force")
-    assert "2020010115  unavailable" in gone.stdout and "the last good result stays" in gone.stdout
+    assert (
+        "2020010115  success" in gone.stdout and "does not exist); the last good result stays" in gone.stdout
+    )
     state = json.loads(workspace.run("status", "2020010115", "--json").output)[0]
     assert state["status"] == "success" and state["error"].endswith("does not exist")
     assert result.read_bytes() == kept

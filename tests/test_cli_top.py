@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
+
+import pytest
 
 from support.workspace import Workspace
 
@@ -141,3 +144,26 @@ def test_a_damaged_result_file_asks_for_a_forced_run(workspace: Workspace) -> No
         "header is 'garbage,\"', expected 'domain_code,rank,page_title,views'); "
         f"compute it with `wikitop run {HOUR} --force`\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda good: good[: good.rindex(b"\n", 0, len(good) - 1) + 5], "cut short"),
+        (lambda good: good + b"aa,1,Main_Page,notanumber\n", "invalid literal for int()"),
+        (lambda good: good + b"aa,1\n", "not enough values to unpack"),
+    ],
+    ids=["cut-short", "bad-number", "short-row"],
+)
+def test_a_result_file_with_damaged_rows_asks_for_a_forced_run(
+    workspace: Workspace, damage: Callable[[bytes], bytes], reason: str
+) -> None:
+    path = computed(workspace).result(HOUR)
+    path.write_bytes(damage(path.read_bytes()))
+
+    result = workspace.run("top", HOUR)
+
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"Error: hour {HOUR} has a recorded result but its file is damaged (")
+    assert reason in line and line.endswith(f"compute it with `wikitop run {HOUR} --force`")

@@ -95,6 +95,9 @@ class HourResult:
             # Only a lasting cause ends settle_hour with a try left: the hour waits, queued, for a
             # worker or the next run; waiting here for a cause that will not pass by itself is pointless.
             status, detail = "queued", f"{detail}; not retried by this run: mend the cause, then run it again"
+        elif self.data_path is not None:
+            # A recompute failed for good: the store keeps the hour `success`, as `status` shows.
+            status, detail = "success", f"the recompute failed ({detail})"
         if self.data_path is not None:
             detail = f"{detail}; the last good result stays: {self.data_path}"
         return status, detail

@@ -88,7 +88,7 @@ def read_csv(data: bytes) -> list[RankedPage]:
 
 def read_domain_csv(data: bytes, domain: str) -> list[RankedPage]:
     """Parse only one domain code's rows of a result file written by render_csv, in file order."""
-    check_header(data)
+    check_result_file(data)
     # No field holds a newline (dump lines are split on them), so each row is one line, and a row of
     # `domain` starts with that field exactly as render_csv writes it: find those lines, parse them.
     found: list[tuple[int, bytes]] = []
@@ -107,7 +107,7 @@ def read_domain_csv(data: bytes, domain: str) -> list[RankedPage]:
 
 def read_domain_codes(data: bytes) -> list[str]:
     """The domain codes that have rows in a result file written by render_csv, sorted."""
-    check_header(data)
+    check_result_file(data)
     codes: set[str] = set()
     quoted: list[bytes] = []
     for line in data.split(b"\n")[1:]:
@@ -126,11 +126,17 @@ def _rendered_field(domain: str) -> bytes:
     return buffer.getvalue().encode("utf-8")[:-1]
 
 
-def check_header(data: bytes) -> None:
-    """ValueError unless `data` starts with a result file's header (a cheap check of a file read back)."""
+def check_result_file(data: bytes) -> None:
+    """ValueError unless `data` looks whole: a result file's header, and a line break at its end.
+
+    A cheap check of a file read back (render_rows ends every file with one): a file cut short
+    mid-row fails it; rows damaged inside fail when parsed (read_csv and kin raise ValueError).
+    """
     header = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
     if tuple(header.split(",")) != CSV_HEADER:
         raise ValueError(f"not a result file: its header is {header!r}, expected {','.join(CSV_HEADER)!r}")
+    if not data.endswith(b"\n"):
+        raise ValueError("cut short: its last row does not end with a line break")
 
 
 class ResultStore:

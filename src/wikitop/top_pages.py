@@ -7,17 +7,19 @@ agree on when an hour has one: its task succeeded and its file is in the results
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from wikitop.errors import UsageError, WikitopError
 from wikitop.hours import parse_hour
-from wikitop.results import check_header
+from wikitop.results import check_result_file
 from wikitop.state import TaskState
 
 if TYPE_CHECKING:
     from wikitop.ranking import RankedPage
     from wikitop.results import ResultStore
 
+Parsed = TypeVar("Parsed")
 # Close domain codes suggested for a mistyped one: `en.n` -> en.m, en.b, en.q...
 SUGGESTED_CODES = 5
 
@@ -52,14 +54,21 @@ def read_result(state: TaskState, results: ResultStore) -> bytes:
         raise ResultNotReadyError(
             f"hour {state.hour} has a recorded result but its file is missing", state
         ) from None
-    try:
-        check_header(data)
-    except ValueError as exc:
-        # Overwritten by hand, or by another tool: only a recompute brings the result back.
-        raise ResultNotReadyError(
-            f"hour {state.hour} has a recorded result but its file is damaged ({exc})", state
-        ) from None
+    parse_result(state, data, check_result_file)
     return data
+
+
+def parse_result(state: TaskState, data: bytes, parse: Callable[[bytes], Parsed]) -> Parsed:
+    """Parse the hour's result file with `parse`; a damaged file is ResultNotReadyError saying so.
+
+    A file overwritten by hand or by another tool, or cut short: only a recompute brings the result
+    back, and a reader says so rather than crash (the CLI's traceback, the API's 500).
+    """
+    try:
+        return parse(data)
+    except ValueError as exc:  # UnicodeDecodeError too; a row without its four fields, a bad number
+        message = f"hour {state.hour} has a recorded result but its file is damaged ({exc})"
+        raise ResultNotReadyError(message, state) from None
 
 
 def domain_pages(pages: list[RankedPage], domain: str, limit: int, hour: str) -> list[RankedPage]:

@@ -112,14 +112,14 @@ def _stored_pages(settings: Settings, hour: str) -> list[RankedPage]:
     """Every page of the hour's stored result; exit 1 saying how to compute it when it has none."""
     from wikitop.results import ResultStore, read_csv
     from wikitop.state import read_states
-    from wikitop.top_pages import ResultNotReadyError, read_result
+    from wikitop.top_pages import ResultNotReadyError, parse_result, read_result
 
     state = read_states(settings.resolved_state_url, [hour]).get(hour)
     if state is None:
         fail(f"hour {hour} has no result: it was never computed; compute it with `wikitop run {hour}`")
     results = ResultStore(settings.resolved_results_url, s3_endpoint_url=settings.s3_endpoint_url)
     try:
-        return read_csv(read_result(state, results))
+        return parse_result(state, read_result(state, results), read_csv)
     except ResultNotReadyError as exc:
         again = " --force" if exc.file_missing else ""
         fail(f"{exc}; compute it with `wikitop run {hour}{again}`")

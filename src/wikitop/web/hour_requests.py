@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from wikitop.blacklist_cache import BlacklistCache
 from wikitop.errors import UsageError, WikitopError
@@ -19,11 +20,12 @@ from wikitop.results import ResultStore, read_domain_codes, read_domain_csv
 from wikitop.services import ask_hours
 from wikitop.settings import Settings, mask_url_password
 from wikitop.state import StateStore, TaskState, TaskStatus
-from wikitop.top_pages import ResultNotReadyError, read_result
+from wikitop.top_pages import ResultNotReadyError, parse_result, read_result
 from wikitop.web.readiness import failure_reason, probe_dependency
 from wikitop.web.result_cache import RankedHour, ResultCache
 
 log = logging.getLogger(__name__)
+Parsed = TypeVar("Parsed")
 
 # Parsed hours kept per API process for /top: pollers ask for the same few recent hours, and
 # parsing a result file (~42,000 rows) cost 72 ms of CPU a request, 0.6 ms once cached
@@ -191,12 +193,13 @@ class HourRequests:
     def read_csv(self, hour_text: str) -> tuple[TaskState, bytes]:
         """Return the hour's state and its stored result file; ResultNotReadyError when it has none."""
         state = self.get(hour_text)
-        try:
+        with _asking_again_with_force():
             return state, read_result(state, self.results)
-        except ResultNotReadyError as exc:
-            if not exc.file_missing:
-                raise
-            raise ResultNotReadyError(f"{exc}: ask again with force", state) from None
+
+    def _parse(self, state: TaskState, data: bytes, parse: Callable[[bytes], Parsed]) -> Parsed:
+        """Parse a result file read by read_csv; a damaged one is a ResultNotReadyError, as a missing one."""
+        with _asking_again_with_force():
+            return parse_result(state, data, parse)
 
     def top(
         self, hour_text: str, domain: str | None, limit: int | None
@@ -213,7 +216,7 @@ class HourRequests:
         ranked = self._top_cache.get(state)
         if ranked is None:
             state, data = self.read_csv(hour_text)
-            ranked = RankedHour.parse(data)
+            ranked = self._parse(state, data, RankedHour.parse)
             self._top_cache.put(state, ranked)
         return state, ranked
 
@@ -226,7 +229,7 @@ class HourRequests:
         rows = self._domain_cache.get(state, domain)
         if rows is None:
             state, data = self.read_csv(hour_text)
-            rows = read_domain_csv(data, domain)
+            rows = self._parse(state, data, lambda whole: read_domain_csv(whole, domain))
             self._domain_cache.put(state, rows, domain)
         return state, rows
 
@@ -239,7 +242,7 @@ class HourRequests:
         codes = self._codes_cache.get(state)
         if codes is None:
             state, data = self.read_csv(hour_text)
-            codes = read_domain_codes(data)
+            codes = self._parse(state, data, read_domain_codes)
             self._codes_cache.put(state, codes)
         return state, codes
 
@@ -294,6 +297,17 @@ class HourRequests:
         if age_s is None:
             return "no worker is running"
         return f"no worker is running: the last heartbeat is {age_s:.0f} s old"
+
+
+@contextmanager
+def _asking_again_with_force() -> Iterator[None]:
+    """Tell the client of a result whose file is missing or damaged how to bring it back."""
+    try:
+        yield
+    except ResultNotReadyError as exc:
+        if not exc.file_missing:
+            raise
+        raise ResultNotReadyError(f"{exc}: ask again with force", exc.state) from None
 
 
 def is_ok(check: str) -> bool:
