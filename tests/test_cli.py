@@ -351,6 +351,24 @@ def test_status_creates_no_database(workspace: Workspace) -> None:
     assert not missing.parent.parent.exists()
 
 
+def test_a_redis_broker_without_its_client_is_one_line_naming_the_extra(workspace: Workspace) -> None:
+    # A fresh interpreter where `import redis` fails, as it does when the extra is not installed.
+    script = "import sys; sys.modules['redis'] = None\nfrom wikitop.cli import main\nmain()\n"
+    env = {**os.environ, **workspace.env, "WIKITOP_BROKER_URL": "redis://127.0.0.1:6379/0"}
+    done = subprocess.run(
+        [sys.executable, "-c", script, "api", "--port", _free_port()],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == (
+        'Error: WIKITOP_BROKER_URL names Redis, whose client is not installed: pip install "wikitop[redis]"\n'
+    )
+
+
 def test_toml_syntax_error_is_one_line_and_exit_2(workspace: Workspace) -> None:
     toml = workspace.root / "wikitop.toml"
     toml.write_text("top_n = [\n")

@@ -63,6 +63,17 @@ def test_every_default_passes_the_validators_unchanged(
             "s4://bucket/reports",
             "WIKITOP_RESULTS_URL: Value error, unknown protocol s4://",
         ),
+        (
+            "WIKITOP_BLACKLIST_URL",
+            "htps://x/y",
+            "WIKITOP_BLACKLIST_URL: Value error, unknown protocol htps://",
+        ),
+        ("WIKITOP_BROKER_URL", "redi://127.0.0.1:6379/0", "WIKITOP_BROKER_URL: Value error, expected empty"),
+        (
+            "WIKITOP_BROKER_URL",
+            "amqp://guest@localhost//",
+            "redis://host:6379/0 (or rediss://, redis+socket://)",
+        ),
     ],
 )
 def test_invalid_setting_names_the_variable(
@@ -237,6 +248,10 @@ def test_config_command_masks_query_and_at_sign_passwords(
         ("WIKITOP_DUMPS_URL", "hdfs://namenode/pageviews"),
         ("WIKITOP_RESULTS_URL", "/srv/reports"),
         ("WIKITOP_RESULTS_URL", "gs://bucket/reports"),
+        ("WIKITOP_BLACKLIST_URL", "file:///srv/blacklist"),
+        ("WIKITOP_BLACKLIST_URL", "/srv/blacklist"),
+        ("WIKITOP_BROKER_URL", "rediss://cache:6380/1"),
+        ("WIKITOP_BROKER_URL", "sqla+sqlite:////srv/queue.sqlite3"),
     ],
 )
 def test_locations_of_every_supported_kind_are_accepted(

@@ -18,6 +18,7 @@ from pathlib import Path
 from wikitop.blacklist_cache import BlacklistCache
 from wikitop.download import DownloadSlots, HttpFetcher
 from wikitop.dumps import DumpSource
+from wikitop.errors import BackendMissingError
 from wikitop.hours import format_hour
 from wikitop.queue import HourQueue
 from wikitop.queue.followup import next_check_at
@@ -27,6 +28,7 @@ from wikitop.state import StateStore, open_state_store
 
 log = logging.getLogger(__name__)
 # Waits between start-up checks of a task-state database that is down: 1, 2, 4 ... s, at most 30 s.
+REDIS_INSTALL_HINT = 'pip install "wikitop[redis]"'
 STATE_WAIT_FIRST_S = 1.0
 STATE_WAIT_MAX_S = 30.0
 
@@ -93,8 +95,17 @@ def warm_up(settings: Settings, *, require_broker: bool = False) -> None:
     A remote broker (Redis) is checked only with `require_broker`: the API reports it in /readyz and
     a worker waits for it, so either may start before it; `wikitop serve` starts nothing without it.
     """
+    from wikitop.queue.app import embedded_queue_path, is_redis
+
+    if is_redis(settings.resolved_broker_url):
+        try:
+            import redis  # noqa: F401  # the client Celery and the API's rate limiter use
+        except ImportError:
+            # Else each of them fails with a traceback of its own, in every process.
+            raise BackendMissingError(
+                f"WIKITOP_BROKER_URL names Redis, whose client is not installed: {REDIS_INSTALL_HINT}"
+            ) from None
     build_services(settings).close()
-    from wikitop.queue.app import embedded_queue_path
 
     if require_broker or embedded_queue_path(settings.resolved_broker_url) is not None:
         queue = open_queue(settings)

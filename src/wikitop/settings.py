@@ -29,6 +29,10 @@ DEFAULT_USER_AGENT = f"wikitop/{__version__} (https://github.com/wikitop/wikitop
 MAX_DOWNLOAD_CONCURRENCY = 3
 
 
+# The brokers wikitop is built and tested for (wikitop.queue.app): Redis, and kombu's SQLite queue.
+BROKER_URL_FORMS = ("redis://", "rediss://", "redis+socket://", "sqla+sqlite:///")
+
+
 class Settings(BaseModel):
     """Every setting of wikitop; the README's settings table lists the same names.
 
@@ -102,6 +106,28 @@ class Settings(BaseModel):
         if value:
             check_location(
                 value, f"WIKITOP_{(info.field_name or '').upper()}", http=info.field_name == "dumps_url"
+            )
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(BROKER_URL_FORMS):
+            raise ValueError(
+                "expected empty (the embedded SQLite queue), redis://host:6379/0 (or rediss://, "
+                "redis+socket://) or sqla+sqlite:///path"
+            )
+        return value
+
+    @field_validator("blacklist_url")
+    @classmethod
+    def _known_blacklist_location(cls, value: str) -> str:
+        value = value.strip()
+        scheme, separator, _ = value.partition("://")
+        if separator and scheme not in ("http", "https", "file"):
+            raise ValueError(
+                f"unknown protocol {scheme}:// (expected an http(s) URL, a local file, or empty for none)"
             )
         return value
 
