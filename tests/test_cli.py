@@ -294,6 +294,32 @@ def _wikitop(workspace: Workspace, *args: str, **env: str) -> subprocess.Complet
     return subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=120)
 
 
+def test_two_runs_over_the_same_hours_compute_each_once_and_both_report_every_hour(
+    workspace: Workspace,
+) -> None:
+    hours = [f"20200101{hour:02d}" for hour in range(6)]
+    for seed, hour in enumerate(hours):
+        workspace.add_dump(hour, DumpSpec(lines=150_000, domains=30, seed=seed))
+    command = [sys.executable, "-m", "wikitop", "run", hours[0], hours[-1], "--jobs", "2"]
+    env = {**os.environ, **workspace.env}
+    # Both at once: each takes some hours while the other computes them.
+    runs = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=120) for run in runs]
+
+    for run, (stdout, stderr) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, stdout + stderr
+        assert stdout.endswith(f"{len(hours)}/{len(hours)} hours have a result\n"), stdout
+    computed = [
+        line.split()[0] for stdout, _ in outputs for line in stdout.splitlines() if "  computed  " in line
+    ]
+    assert sorted(computed) == hours  # each hour computed once, by one of the two
+    for hour in hours:
+        assert read_rows(workspace.result(hour))[1]
+
+
 def _free_port() -> str:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -121,6 +121,11 @@ def cached_result(state: TaskState) -> HourResult:
     return HourResult(state.hour, Outcome.CACHED, rows, data_path=state.data_path, lines_skipped=skipped)
 
 
+# How often settle_hour looks again at an hour that another process holds: soon, then less often.
+BUSY_POLL_FIRST_S = 0.5
+BUSY_POLL_MAX_S = 10.0
+
+
 def settle_hour(
     hour: datetime,
     services: Services,
@@ -132,15 +137,27 @@ def settle_hour(
     """Process an hour until it is done or failed for good, waiting between tries as the queue would.
 
     The one loop of `wikitop run` and of the Spark job: the queue's retry rule after a failed try,
-    the download budget's waits; a lasting cause (an unreachable server, a missing mirror
-    directory) is not waited for: the hour is reported, to be run again once the cause is fixed.
-    `on_retry(result, delay_s)` hears of each wait before it starts.
+    the download budget's waits, and waiting for another process that holds the hour; a lasting
+    cause (an unreachable server, a missing mirror directory) is not waited for: the hour is
+    reported, to be run again once the cause is fixed. `on_retry(result, delay_s)` hears of each
+    wait before it starts (of a busy hour's first only).
     """
     result = process_hour(hour, services, force=force, progress=progress)
-    while result.outcome in (Outcome.RETRY, Outcome.WAITING) and not result.lasting:
-        waiting = result.outcome is Outcome.WAITING
-        delay_s = result.wait_s if waiting else retry_delay_s(services.state, result.hour, services.settings)
-        if on_retry is not None:
+    busy_waits = 0
+    while result.outcome in (Outcome.RETRY, Outcome.WAITING, Outcome.BUSY) and not result.lasting:
+        if result.outcome is Outcome.BUSY:
+            # Another process computes the hour (a second `wikitop run` over the same range, a
+            # worker): wait for its outcome rather than report the hour missing. It ends cached,
+            # or free to claim (that one failed, or died and its lease lapsed). Its computation is
+            # as new as a forced one of ours: never compute the hour once more after it.
+            delay_s = min(BUSY_POLL_MAX_S, BUSY_POLL_FIRST_S * 2**busy_waits)
+            busy_waits += 1
+            announce, force = busy_waits == 1, False  # said once per hour, not at every look
+        elif result.outcome is Outcome.WAITING:
+            delay_s, announce = result.wait_s, True
+        else:
+            delay_s, announce = retry_delay_s(services.state, result.hour, services.settings), True
+        if on_retry is not None and announce:
             on_retry(result, delay_s)
         sleep(delay_s)
         result = process_hour(hour, services, force=force, progress=progress)

@@ -103,7 +103,10 @@ class Progress:
     def retrying(self, result: HourResult, delay_s: float) -> None:
         """Say on its own line that an hour's try failed and when the next one starts."""
         # Always, not only on a terminal: a wait of seconds with nothing said looks like a hang.
-        self._say(f"{result.hour} {result.error}; next try in {delay_s:.0f} s")
+        if result.outcome is Outcome.BUSY:
+            self._say(f"{result.hour} {result.error}: waiting for its outcome")
+        else:
+            self._say(f"{result.hour} {result.error}; next try in {delay_s:.0f} s")
 
     def _say(self, line: str) -> None:
         bar = self._bar
