@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -173,20 +174,68 @@ def test_an_empty_mirror_file_is_named(workspace: Workspace) -> None:
     assert error == f"try 1/3: the dump file {path} is empty: not a gzip stream; replace it with a good copy"
 
 
-def test_a_valid_gzip_without_a_line_is_no_hour_and_gives_no_result(
-    workspace: Workspace, engine: str
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "it holds no line at all"),
+        (b"<html><body>Not Found</body></html>\n", "none of its 1 lines is a page's views"),
+        (b"\n\n \nen Main_Page many 0\n", "none of its 4 lines is a page's views"),
+    ],
+    ids=["empty", "error-page", "all-malformed"],
+)
+def test_a_valid_gzip_without_a_valid_line_is_no_hour_and_gives_no_result(
+    workspace: Workspace, engine: str, content: bytes, reason: str
 ) -> None:
     # A real hour has millions of lines: a header-only CSV recorded as success would hide a broken copy.
     path = workspace.add_dump("2020010115")
-    path.write_bytes(gzip.compress(b""))
+    path.write_bytes(gzip.compress(content))
     result = workspace.run("run", "2020010115", WIKITOP_ENGINE=engine)
     assert result.exit_code == 1
     assert not workspace.result("2020010115").exists()
     error = json.loads(workspace.run("status", "2020010115", "--json").output)[0]["error"]
     assert error == (
-        f"try 1/3: the dump file {path} is damaged: it holds no line at all: not an hour of page views; "
+        f"try 1/3: the dump file {path} is damaged: {reason}: not an hour of page views; "
         "replace it with a good copy"
     )
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda path: path.write_bytes(b""),
+        lambda path: path.write_bytes(b"a,b,c,d\n"),
+        lambda path: path.write_bytes(path.read_bytes()[:-2]),
+        lambda path: path.write_bytes(path.read_bytes() + b"\xff\xfe"),
+    ],
+    ids=["emptied", "other-header", "cut-short", "bytes-appended"],
+)
+def test_a_run_computes_again_a_result_file_damaged_since(
+    workspace: Workspace, damage: Callable[[Path], object]
+) -> None:
+    workspace.add_dump("2020010115", lines=["en A 5 0", "en B 4 0"])
+    assert workspace.run("run", "2020010115").exit_code == 0
+    path = workspace.result("2020010115")
+    good = path.read_bytes()
+    damage(path)
+    again = workspace.run("run", "2020010115")
+    assert again.exit_code == 0, again.output
+    assert "2020010115  computed" in again.stdout
+    assert path.read_bytes() == good
+
+
+def test_a_directory_in_place_of_a_result_file_is_no_result(workspace: Workspace) -> None:
+    workspace.add_dump("2020010115", lines=["en A 5 0", "en B 4 0"])
+    assert workspace.run("run", "2020010115").exit_code == 0
+    path = workspace.result("2020010115")
+    path.unlink()
+    path.mkdir()
+    shown = workspace.run("top", "2020010115")
+    assert (shown.exit_code, shown.stderr.count("\n")) == (1, 1)
+    assert "has a recorded result but its file is missing" in shown.stderr
+    # Not called cached: computed again, whose write the directory refuses for good (named).
+    again = workspace.run("run", "2020010115")
+    assert again.exit_code == 1
+    assert "cannot write the result" in again.stdout and "check WIKITOP_RESULTS_URL" in again.stdout
 
 
 def test_a_failed_recompute_with_a_lasting_cause_keeps_the_last_good_result_readable(

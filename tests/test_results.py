@@ -300,6 +300,18 @@ def test_location_is_the_base_url_and_the_hours_path(store: ResultStore, backend
     assert ResultStore(f"{backend.url}/").location(HOUR) == store.location(HOUR)
 
 
+def test_looks_whole_checks_the_header_and_the_last_line_break(store: ResultStore) -> None:
+    assert not store.looks_whole(HOUR)
+    whole = render_csv(PAGES)
+    store.write(HOUR, whole)
+    assert store.looks_whole(HOUR)
+    store.write(HOUR, render_csv([]))  # header only: an hour whose every page is blacklisted
+    assert store.looks_whole(HOUR)
+    for damaged in (b"", whole[:-1], whole[: len(whole) // 2], b"a,b,c,d\n", whole[:10]):
+        store.write(HOUR, damaged)
+        assert not store.looks_whole(HOUR), damaged
+
+
 def test_exists_before_and_after_write(store: ResultStore) -> None:
     assert not store.exists(HOUR)
     store.write(HOUR, render_csv(PAGES))
@@ -462,7 +474,14 @@ def test_writes_refused_for_good_are_not_an_outage(
     store = ResultStore(f"s3://{bucket}/prefix", FAST_FAIL, s3_endpoint_url=moto_url)
     with pytest.raises(ResultsUnwritableError, match=r"NoCredentialsError.*credentials") as s3:
         store.write(HOUR, b"data")
-    assert local.value.lasting and s3.value.lasting
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    mistyped = ResultStore(
+        f"s3://{bucket}/prefix", FAST_FAIL, s3_endpoint_url="http://s3.wikitop-test.invalid:9000"
+    )
+    with pytest.raises(ResultsUnwritableError, match=r"Could not connect to the endpoint URL") as unresolved:
+        mistyped.write(HOUR, b"data")
+    assert local.value.lasting and s3.value.lasting and unresolved.value.lasting
 
 
 def test_a_data_lake_mirror_without_credentials_is_a_lasting_error(

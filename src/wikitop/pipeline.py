@@ -214,7 +214,7 @@ def _process(
         return recovered
     if is_fresh(current, blacklist, settings.top_n) and not force:
         try:
-            has_result = services.results.exists(hour)
+            has_result = services.results.looks_whole(hour)  # else damaged or gone: computed again
         except OSError as exc:
             # Storage is down: nothing was claimed, the state is untouched; a later run retries.
             return HourResult(key, Outcome.FAILED, error=f"results storage unavailable: {exc}")
@@ -335,12 +335,17 @@ def _attempt(
 def _rank_hour(
     open_dump: Callable[[], BinaryIO], blacklist: Blacklist, top_n: int, engine: Engine
 ) -> Ranking:
-    """Rank the hour's dump; a dump without a single line is not an hour of page views (never a result)."""
+    """Rank the hour's dump; one without a single valid line is not an hour of page views (never a result)."""
     # Every real hour has millions of lines: an empty one is a broken mirror or a partial copy, which
     # a header-only CSV recorded as `success` would hide for good.
     ranking = rank_stream(open_dump, blacklist, top_n, engine=engine)
     if ranking.lines_read == 0:
         raise CorruptDumpError("it holds no line at all: not an hour of page views")
+    if ranking.lines_skipped == ranking.lines_read:
+        # An error page saved as the dump, a file of another kind: every line malformed.
+        raise CorruptDumpError(
+            f"none of its {ranking.lines_read:,} lines is a page's views: not an hour of page views"
+        )
     return ranking
 
 

@@ -12,6 +12,7 @@ import errno
 import io
 import os
 import re
+import socket
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -25,6 +26,7 @@ from wikitop.ranking.rows import RankedPage, Row
 
 # A contract with the files' readers; the same names, in the same order, as RankedPage's fields.
 CSV_HEADER = ("domain_code", "rank", "page_title", "views")
+_HEADER_LINE = (",".join(CSV_HEADER) + "\n").encode()
 S3_INSTALL_HINT = 'pip install "wikitop[s3]"'
 S3_PROTOCOLS = frozenset({"s3", "s3a"})
 # Sent with every S3 PUT so that a browser or a presigned-URL download sees a UTF-8 CSV.
@@ -134,7 +136,8 @@ def check_result_file(data: bytes) -> None:
     """
     header = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
     if tuple(header.split(",")) != CSV_HEADER:
-        raise ValueError(f"not a result file: its header is {header!r}, expected {','.join(CSV_HEADER)!r}")
+        shown = header if len(header) <= 60 else f"{header[:60]}..."  # one line, even for binary garbage
+        raise ValueError(f"not a result file: its header is {shown!r}, expected {','.join(CSV_HEADER)!r}")
     if not data.endswith(b"\n"):
         raise ValueError("cut short: its last row does not end with a line break")
 
@@ -171,6 +174,26 @@ class ResultStore:
             # Another worker may have written or someone deleted the object since our last listing.
             self._fs.invalidate_cache(path)
             return bool(self._fs.exists(path))
+
+    def looks_whole(self, hour: datetime) -> bool:
+        """Tell whether the hour's result file exists and looks whole: its header, a line break at its end.
+
+        What a run checks before calling an hour cached: two small reads (ranges on an object
+        store), not the file. A file emptied, overwritten, cut short, or a directory in its place
+        is computed again; a row damaged inside is found by its readers (read_result, parse_result).
+        """
+        path = self._path(hour)
+        with _storage_errors("check", self.location(hour)):
+            self._fs.invalidate_cache(path)
+            try:
+                size = int(self._fs.size(path))
+                if size < len(_HEADER_LINE):  # an object store refuses a range beyond the end
+                    return False
+                head = bytes(self._fs.cat_file(path, start=0, end=len(_HEADER_LINE)))
+                tail = bytes(self._fs.cat_file(path, start=size - 1, end=size))
+            except (FileNotFoundError, IsADirectoryError):
+                return False
+        return head == _HEADER_LINE and tail == b"\n"
 
     def read(self, hour: datetime) -> bytes:
         """Return the hour's result file; FileNotFoundError when it does not exist."""
@@ -281,11 +304,12 @@ def url_protocol(url: str) -> str:
 
 
 def refused_for_good(exc: BaseException, *, local: bool) -> bool:
-    """Tell whether a storage error will come back on every try: access refused, not a transient outage.
+    """Tell whether a storage error will come back on every try, unlike a transient outage.
 
     A permission refused (a local EACCES, S3's AccessDenied, which s3fs raises as PermissionError),
-    no credentials at all (botocore's NoCredentialsError and kin), or, on local files, a path that
-    cannot be a file (`_REFUSED_FOR_GOOD`). A full disk, a timeout or a 503 may pass: those are retried.
+    no credentials at all (botocore's NoCredentialsError and kin), an endpoint whose name does not
+    resolve (a mistyped WIKITOP_S3_ENDPOINT_URL), or, on local files, a path that cannot be a file
+    (`_REFUSED_FOR_GOOD`). A full disk, a timeout, a refused connection or a 503 may pass: retried.
     """
     if isinstance(exc, PermissionError):
         return True
@@ -295,7 +319,9 @@ def refused_for_good(exc: BaseException, *, local: bool) -> bool:
     while cause is not None:
         if type(cause).__name__.endswith("CredentialsError"):  # botocore's, without importing it
             return True
-        cause = cause.__cause__
+        if isinstance(cause, socket.gaierror):
+            return True
+        cause = cause.__cause__ or cause.__context__
     return False
 
 
@@ -390,8 +416,15 @@ class _LocalFiles:
     def exists(self, path: str) -> bool:
         return Path(path).exists()
 
-    def cat_file(self, path: str) -> bytes:
-        return Path(path).read_bytes()
+    def size(self, path: str) -> int:
+        return Path(path).stat().st_size
+
+    def cat_file(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
+        if start is None and end is None:
+            return Path(path).read_bytes()
+        with Path(path).open("rb") as file:
+            file.seek(start or 0)
+            return file.read() if end is None else file.read(max(0, end - (start or 0)))
 
     def rm_file(self, path: str) -> None:
         Path(path).unlink()

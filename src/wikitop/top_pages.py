@@ -50,7 +50,7 @@ def read_result(state: TaskState, results: ResultStore) -> bytes:
         )
     try:
         data = results.read(parse_hour(state.hour))
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError):
         raise ResultNotReadyError(
             f"hour {state.hour} has a recorded result but its file is missing", state
         ) from None

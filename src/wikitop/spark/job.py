@@ -76,7 +76,7 @@ def _cached_results(keys: list[str], services: Services, blacklist: Blacklist) -
 
 def _result_exists(key: str, services: Services) -> bool:
     try:
-        return services.results.exists(parse_hour(key))
+        return services.results.looks_whole(parse_hour(key))
     except OSError:
         # Storage down: let the executors try the hour; process_hour records what it finds.
         return False
