@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -396,12 +396,18 @@ def test_top_and_csv_before_a_result_are_404_with_the_status(client: FlaskClient
         assert _json(response)["message"] == f"hour {HOUR} has no result: its status is queued"
 
 
+def _computed(services: Services, mirror: Path, lines: int, domains: int) -> datetime:
+    """HOUR's dump in the mirror, computed by the pipeline; return the hour."""
+    hour = parse_hour(HOUR)
+    write_hour(mirror, hour, DumpSpec(lines=lines, domains=domains, seed=7))
+    assert process_hour(hour, services).outcome is Outcome.COMPUTED
+    return hour
+
+
 def test_a_recompute_keeps_serving_the_last_good_result_while_it_runs_and_after_a_failed_try(
     client: FlaskClient, services: Services, mirror: Path
 ) -> None:
-    hour = parse_hour(HOUR)
-    write_hour(mirror, hour, DumpSpec(lines=2_000, domains=5, seed=7))
-    assert process_hour(hour, services).outcome is Outcome.COMPUTED
+    hour = _computed(services, mirror, lines=2_000, domains=5)
     good = client.get(f"/api/v1/reports/{HOUR}.csv").data
     assert good == services.results.read(hour)
     worker, settings = services.worker_id, services.settings
@@ -424,9 +430,7 @@ def test_a_recompute_keeps_serving_the_last_good_result_while_it_runs_and_after_
 def test_a_damaged_result_file_is_a_404_that_says_so_not_a_crash(
     client: FlaskClient, services: Services, mirror: Path
 ) -> None:
-    hour = parse_hour(HOUR)
-    write_hour(mirror, hour, DumpSpec(lines=500, domains=3, seed=7))
-    assert process_hour(hour, services).outcome is Outcome.COMPUTED
+    hour = _computed(services, mirror, lines=500, domains=3)
     good = services.results.read(hour)
     base = f"/api/v1/reports/{HOUR}"
     parsed = [f"{base}/top", f"{base}/trends", f"{base}/sites"]

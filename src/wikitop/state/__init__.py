@@ -66,7 +66,12 @@ class TaskState:
         (`--force`, a stale result) keeps serving the last good result while it runs, between its
         tries and after it fails.
         """
-        return self.data_path is not None and self.provenance is not None
+        return records_a_result(self.data_path, self.provenance)
+
+
+def records_a_result(data_path: str | None, provenance: Provenance | None) -> bool:
+    """The rule of TaskState.has_result, for a representation that holds only these two fields."""
+    return data_path is not None and provenance is not None
 
 
 # A `tasks` row holds these columns: the TaskState's own fields, then its Provenance's, inline.

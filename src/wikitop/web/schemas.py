@@ -14,7 +14,7 @@ from pydantic.config import JsonDict
 
 from wikitop.hours import EXPECTED_FORM, parse_hour, result_path
 from wikitop.ranking import RankedPage
-from wikitop.state import Provenance, TaskState, TaskStatus
+from wikitop.state import Provenance, TaskState, TaskStatus, records_a_result
 from wikitop.web.hour_requests import Asked, Freshness
 
 HOUR_HELP = f"an hour, UTC: {EXPECTED_FORM}"
@@ -127,9 +127,7 @@ class TaskOut(BaseModel):
     @model_validator(mode="after")
     def _link(self) -> Self:
         """Link the task to itself, and an hour with a result (even one being recomputed) to its pages and file."""
-        has_result = TaskState(
-            self.hour, self.status, 0, 0, self.data_path, provenance=self.provenance
-        ).has_result
+        has_result = records_a_result(self.data_path, self.provenance)
         self.data_path = public_data_path(self.hour, self.data_path)
         base = f"/api/v1/reports/{self.hour}"
         self.links = {"self": base}
