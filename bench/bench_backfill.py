@@ -34,7 +34,7 @@ from pathlib import Path
 
 import psutil
 
-from common import HOUR, realistic_dump, realistic_mirror
+from common import HOUR, machine_description, realistic_dump, realistic_mirror
 from wikitop.hours import dump_path
 
 RANGE_HOURS = 8
@@ -55,6 +55,7 @@ def main() -> None:
     args = parser.parse_args()
     sections = args.sections.split(",")
     pythons = {"after": args.python, **({"before": args.before} if args.before else {})}
+    print(machine_description())
     with tempfile.TemporaryDirectory() as data_dir:
         if "range" in sections:
             jobs = [int(value) for value in args.jobs.split(",")]

@@ -32,7 +32,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import CACHE, HOUR, realistic_dump, timed
+from common import CACHE, HOUR, machine_description, realistic_dump, timed
 from wikitop.hours import dump_path
 
 SHAPES = ["ordered", "dupsorted", "shuffled", "quoted-late", "late-unsettled"]
@@ -150,6 +150,7 @@ def main() -> None:
     parser.add_argument("--before", default="", help="a checkout's src directory to measure as `before`")
     args = parser.parse_args()
 
+    print(machine_description())
     ordered = realistic_dump(args.lines, args.domains, args.seed)
     envs = variants(args.variants.split(","), args.before)
     table = [
