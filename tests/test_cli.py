@@ -6,6 +6,7 @@ import csv
 import gzip
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -172,6 +173,21 @@ def test_an_empty_mirror_file_is_named(workspace: Workspace) -> None:
     assert result.exit_code == 1
     error = json.loads(workspace.run("status", "2020010115", "--json").output)[0]["error"]
     assert error == f"try 1/3: the dump file {path} is empty: not a gzip stream; replace it with a good copy"
+
+
+def test_a_directory_in_place_of_a_mirror_file_is_named_not_awaited(workspace: Workspace) -> None:
+    path = workspace.add_dump("2020010115")
+    path.unlink()
+    path.mkdir()
+    result = workspace.run("run", "2020010115")
+    assert result.exit_code == 1
+    state = json.loads(workspace.run("status", "2020010115", "--json").output)[0]
+    # Damaged, not `unavailable`: waiting for the hour's publication would never mend it.
+    assert state["status"] == "queued"
+    assert state["error"] == (
+        f"try 1/3: the dump file {path} is not a file (a directory?); replace it with a good copy"
+    )
+    assert "not retried by this run: mend the cause, then run it again" in result.output
 
 
 @pytest.mark.parametrize(
@@ -367,6 +383,77 @@ def test_two_runs_over_the_same_hours_compute_each_once_and_both_report_every_ho
     assert sorted(computed) == hours  # each hour computed once, by one of the two
     for hour in hours:
         assert read_rows(workspace.result(hour))[1]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_stop_signal_finishes_the_hour_being_computed_and_leaves_the_others_queued(
+    workspace: Workspace, signum: int
+) -> None:
+    hours = [f"20200101{hour:02d}" for hour in range(12)]
+    for seed, hour in enumerate(hours):
+        workspace.add_dump(hour, DumpSpec(lines=200_000, domains=30, seed=seed))
+    command = [sys.executable, "-m", "wikitop", "run", hours[0], hours[-1], "--jobs", "1"]
+    env = {**os.environ, **workspace.env}
+    run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert run.stderr is not None
+    first_done = run.stderr.readline()  # the first hour's progress line: the second one is under way
+    run.send_signal(signum)
+    stdout, stderr = run.communicate(timeout=120)
+
+    assert "[1/12]" in first_done, first_done + stderr
+    assert run.returncode == 128 + signum, stdout + stderr
+    name = signal.Signals(signum).name
+    states = {
+        state["hour"]: state
+        for state in json.loads(_wikitop(workspace, "status", hours[0], hours[-1], "--json").stdout)
+    }
+    done = [hour for hour in hours if states[hour]["status"] == "success"]
+    left = [hour for hour in hours if hour not in done]
+    # The hour in flight was finished, not left `running` for its lease; the rest were never claimed.
+    assert 1 <= len(done) < len(hours) and done == hours[: len(done)]
+    assert all(states[hour]["status"] == "queued" and states[hour]["try_count"] == 0 for hour in left)
+    assert f"Interrupted ({name}): the hours being computed were finished, {len(left)} not started" in stderr
+    assert stdout.endswith(f"{len(done)}/{len(hours)} hours have a result\n"), stdout
+    assert "Traceback" not in stderr
+
+    rerun = _wikitop(workspace, "run", hours[0], hours[-1])
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    computed = [line.split()[0] for line in rerun.stdout.splitlines() if "  computed  " in line]
+    assert computed == left  # at once, no lease to wait for, and nothing computed twice
+
+
+def test_a_data_dir_that_cannot_be_made_is_one_line_naming_the_setting(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("")
+    workspace.add_dump("2020010115")
+    done = _wikitop(workspace, "run", "2020010115", WIKITOP_DATA_DIR=str(in_the_way / "data"))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        f"Error: WIKITOP_DATA_DIR: cannot make {in_the_way}/data/locks: Not a directory; "
+        "set it to a directory this user can write"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("ftp://wikitop-results.invalid/x", "name resolution failed (offline?)"),
+        ("ftp://127.0.0.1:1/x", "connection refused (is the server running?)"),  # port 1: nothing listens
+    ],
+    ids=["no-such-host", "refused"],
+)
+def test_a_results_server_that_cannot_be_reached_is_one_line_naming_the_setting(
+    workspace: Workspace, url: str, reason: str
+) -> None:
+    workspace.add_dump("2020010115")
+    done = _wikitop(workspace, "run", "2020010115", WIKITOP_RESULTS_URL=url)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines() == [
+        f"Error: WIKITOP_RESULTS_URL {url!r}: cannot reach its server: {reason}; "
+        "check the network or WIKITOP_RESULTS_URL"
+    ]
 
 
 def _free_port() -> str:

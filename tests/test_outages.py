@@ -150,8 +150,8 @@ def test_an_unresolvable_data_lake_mirror_fails_at_once_naming_the_setting(
     [state] = hour_states(workspace, H15)
     assert (state["status"], state["try_count"]) == ("queued", 1)
     assert state["error"] == (
-        f"try 1/3: cannot reach the mirror {mirror}: name resolution failed (offline?); "
-        "check the network or WIKITOP_DUMPS_URL"
+        f"try 1/3: WIKITOP_DUMPS_URL '{mirror}/2020/2020-01/pageviews-20200101-150000.gz': cannot reach "
+        "its server: name resolution failed (offline?); check the network or WIKITOP_DUMPS_URL"
     )
 
 

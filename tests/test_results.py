@@ -518,7 +518,7 @@ def test_missing_s3fs_gives_the_install_hint() -> None:
     error = backend_missing_error("s3://bucket/prefix", ImportError("Install s3fs to access S3"))
     assert isinstance(error, BackendMissingError)
     assert str(error) == (
-        "results URL 's3://bucket/prefix' needs the s3:// backend (Install s3fs to access S3): "
+        "WIKITOP_RESULTS_URL 's3://bucket/prefix' needs the s3:// backend (Install s3fs to access S3): "
         'pip install "wikitop[s3]"'
     )
 
@@ -533,7 +533,7 @@ def test_missing_s3fs_is_reported_by_the_store() -> None:
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert run.returncode == 1
     assert run.stderr.strip().endswith(
-        "wikitop.errors.BackendMissingError: results URL 's3://bucket/prefix' needs the s3:// backend "
+        "wikitop.errors.BackendMissingError: WIKITOP_RESULTS_URL 's3://bucket/prefix' needs the s3:// backend "
         '(Install s3fs to access S3): pip install "wikitop[s3]"'
     )
 
@@ -545,7 +545,7 @@ def test_missing_fsspec_implementation_is_translated() -> None:
 
 
 def test_unknown_scheme_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match=r"results URL 'nope://x/y': Protocol not known: nope"):
+    with pytest.raises(ConfigError, match=r"WIKITOP_RESULTS_URL 'nope://x/y': Protocol not known: nope"):
         ResultStore("nope://x/y")
 
 

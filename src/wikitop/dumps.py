@@ -90,9 +90,11 @@ class DumpSource:
         kept = self._keep_dir / dump_path(hour) if self._keep_dir else None
         if not is_remote(self.base_url) or (kept is not None and kept.is_file()):
             path = kept if kept is not None and kept.is_file() else self._mirror_file(hour)
-            if not path.is_file():
-                raise DumpNotPublishedError(f"{path} does not exist")
             fix = "delete it to download it again" if path == kept else "replace it with a good copy"
+            if not path.is_file():
+                if path.exists():  # a directory in its place: no run will find a dump there by waiting
+                    raise CorruptFileError(f"the dump file {path} is not a file (a directory?); {fix}")
+                raise DumpNotPublishedError(f"{path} does not exist")
             with _corrupt_file(str(path), fix):
                 size = _nonempty_size(path.stat().st_size, str(path))
                 return consume(lambda: open_gzip_file(path)), size

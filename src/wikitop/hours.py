@@ -66,7 +66,8 @@ def hour_range(
     count = int((last - first) / HOUR) + 1
     if count > max_hours:
         raise UsageError(
-            f"range {start}..{end} has {count} hours, more than WIKITOP_MAX_RANGE_HOURS={max_hours}"
+            f"range {start}..{end} has {count} hours, more than WIKITOP_MAX_RANGE_HOURS={max_hours}: "
+            "split it into shorter ranges, or raise that setting"
         )
     return [first + i * HOUR for i in range(count)]
 

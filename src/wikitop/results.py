@@ -20,7 +20,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from wikitop.errors import BackendMissingError, ConfigError, ResultsUnwritableError, WikitopError
+from wikitop.errors import (
+    BackendMissingError,
+    ConfigError,
+    HostUnreachableError,
+    ResultsUnwritableError,
+    WikitopError,
+)
 from wikitop.hours import result_path
 from wikitop.ranking.rows import RankedPage, Row
 
@@ -342,7 +348,9 @@ def check_location(url: str, setting: str, *, http: bool) -> None:
         )
 
 
-def backend_missing_error(url: str, exc: ImportError, what: str = "results URL") -> BackendMissingError:
+def backend_missing_error(
+    url: str, exc: ImportError, what: str = "WIKITOP_RESULTS_URL"
+) -> BackendMissingError:
     """Turn fsspec's ImportError for a missing implementation into an error with the install hint."""
     protocol = url_protocol(url)
     hint = S3_INSTALL_HINT if protocol in S3_PROTOCOLS else str(exc)
@@ -364,7 +372,7 @@ def fsspec_options(protocol: str, options: dict[str, Any], s3_endpoint_url: str)
     return merged
 
 
-def open_filesystem(url: str, options: dict[str, Any], what: str = "results URL") -> tuple[Any, str]:
+def open_filesystem(url: str, options: dict[str, Any], what: str = "WIKITOP_RESULTS_URL") -> tuple[Any, str]:
     """Return fsspec's filesystem and root path for the URL, or say what to install or fix."""
     import fsspec
 
@@ -375,6 +383,29 @@ def open_filesystem(url: str, options: dict[str, Any], what: str = "results URL"
     except ValueError as exc:
         # fsspec says "Protocol not known: xyz" for a scheme it has no implementation for.
         raise ConfigError(f"{what} {url!r}: {exc} (expected a path or s3://, gs://, memory://)") from None
+    except OSError as exc:
+        # Filesystems that connect when made (ftp://, sftp://, hdfs://): no server, or no client library.
+        raise _unopened_error(url, exc, what) from exc
+
+
+def _unopened_error(url: str, exc: OSError, what: str) -> WikitopError:
+    """Say why a filesystem could not be opened: its server unreachable, HDFS without Java, or the reason."""
+    from wikitop.download import unreachable_reason
+
+    lines = str(exc).strip().splitlines()
+    reason = lines[0] if lines else type(exc).__name__
+    unreachable = unreachable_reason(exc)
+    if unreachable is not None:
+        return HostUnreachableError(
+            f"{what} {url!r}: cannot reach its server: {unreachable}; check the network or {what}"
+        )
+    if "libjvm" in reason or "libhdfs" in reason:
+        # pyarrow's HDFS client loads Java's and Hadoop's libraries: without them no try can work.
+        return BackendMissingError(
+            f"{what} {url!r} needs a Java runtime and Hadoop's libhdfs ({reason}): set JAVA_HOME and "
+            "HADOOP_HOME, or use a path or s3://"
+        )
+    return WikitopError(f"{what} {url!r}: cannot open it: {reason}")
 
 
 def _replace_file(path: Path, data: bytes) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from wikitop.blacklist_cache import BlacklistCache
 from wikitop.download import DownloadSlots, HttpFetcher
 from wikitop.dumps import DumpSource
-from wikitop.errors import BackendMissingError
+from wikitop.errors import BackendMissingError, ConfigError
 from wikitop.hours import format_hour
 from wikitop.queue import HourQueue
 from wikitop.queue.followup import next_check_at
@@ -62,7 +62,13 @@ class AskedHours:
 def build_services(settings: Settings) -> Services:
     """Wire the backends named by the settings (SQLite/PostgreSQL state, local/S3 results, HTTP/local dumps)."""
     data_dir = Path(settings.data_dir)
-    slots = DownloadSlots(data_dir / "locks", settings.download_concurrency)
+    try:
+        slots = DownloadSlots(data_dir / "locks", settings.download_concurrency)
+    except OSError as exc:  # the first directory made under it: a file in the way, a read-only disk
+        raise ConfigError(
+            f"WIKITOP_DATA_DIR: cannot make {exc.filename}: {exc.strerror}; "
+            "set it to a directory this user can write"
+        ) from None
     fetcher = HttpFetcher(
         settings.user_agent, settings.http_timeout_s, settings.http_retries, settings.http_backoff_s, slots
     )

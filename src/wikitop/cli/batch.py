@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 import gc
 import json
+import signal
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -26,13 +29,19 @@ if TYPE_CHECKING:
 @click.argument("start", required=False)
 @click.argument("end", required=False)
 @click.option("--force", is_flag=True, help="Recompute hours that already have a result.")
-@click.option("--jobs", type=click.IntRange(1, 16), default=None, help="Hours processed at once.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 16),
+    default=None,
+    help="Hours processed at once.  [default: WIKITOP_DOWNLOAD_CONCURRENCY + 1]",
+)
 def run(start: str | None, end: str | None, force: bool, jobs: int | None) -> None:
     """Compute the top pages of START..END, END included (default: the hour 24 hours ago).
 
     Hour H is Wikimedia's file pageviews-YYYYMMDD-HH0000.gz. Exit code 0 when every hour was
     computed or already had a fresh result, 1 when any failed or is not published yet (a failed
-    recompute keeps the last good result), 2 on a usage error.
+    recompute keeps the last good result), 2 on a usage error, 130 / 143 when stopped by Ctrl-C /
+    SIGTERM (the hours being computed are finished first; the others stay queued).
     """
     from wikitop.metrics import uncounted
     from wikitop.services import ask_hours
@@ -50,9 +59,23 @@ def run(start: str | None, end: str | None, force: bool, jobs: int | None) -> No
         # This process is the worker: it visits every hour, not only those to dispatch, because
         # process_hour also recomputes stale results and reports the fresh ones as cached.
         # One more job than download slots: a slot freed by a finished download is taken at once.
-        results = _run_hours(asked.hours, services, force, jobs or settings.download_concurrency + 1)
-    print_summary(results)
+        with _stop_signals() as received:
+            results = _run_hours(asked.hours, services, force, jobs or settings.download_concurrency + 1)
+    print_summary(results, len(asked.hours))
+    if received:
+        _stopped(received[0], len(asked.hours) - len(results))
     sys.exit(0 if all(result.outcome.done for result in results) else 1)
+
+
+def _stopped(signum: int, left: int) -> NoReturn:
+    """Say that a stop signal ended the run early, and exit with the shell's code for it (128 + N)."""
+    name = signal.Signals(signum).name
+    click.echo(
+        f"Interrupted ({name}): the hours being computed were finished, {left} not started stay "
+        "queued; run the same command again to compute them.",
+        err=True,
+    )
+    sys.exit(128 + signum)
 
 
 @main.command()
@@ -60,7 +83,10 @@ def run(start: str | None, end: str | None, force: bool, jobs: int | None) -> No
 @click.argument("end", required=False)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hour, in a JSON array.")
 def status(start: str | None, end: str | None, as_json: bool) -> None:
-    """Show each hour's state: status, tries, result path, error and provenance."""
+    """Show each hour's state: status, tries, result path and error.
+
+    With --json also its times and provenance (blacklist, N, dump bytes, lines read and skipped, rows).
+    """
     from wikitop.state import read_states
 
     settings = read_settings()
@@ -137,14 +163,51 @@ def _print_table(pages: list[RankedPage]) -> None:
 
 
 def _run_hours(hours: list[str], services: Services, force: bool, jobs: int) -> list[HourResult]:
+    """Process the hours on `jobs` threads; the results in order, of the hours processed before a stop signal."""
     from concurrent.futures import ThreadPoolExecutor
 
     from wikitop.progress import Progress
 
     progress = Progress(len(hours), terminal=sys.stderr.isatty())
-    work: Callable[[str], HourResult] = lambda hour: _run_one(hour, services, force, progress)  # noqa: E731
     with progress, ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="hour") as pool:
-        return list(pool.map(work, hours))
+        futures = [pool.submit(_run_one, hour, services, force, progress) for hour in hours]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException as exc:
+            for future in futures:
+                future.cancel()  # start no other hour
+            if not isinstance(exc, KeyboardInterrupt):
+                raise
+            # Ctrl-C or SIGTERM: finish the hours being computed (their claims are held: left
+            # behind, they would stay `running` until their lease lapsed), then stop.
+            click.echo(
+                "Stopping: the hours being computed finish first (send it again to stop at once).", err=True
+            )
+            pool.shutdown(wait=True)
+    return [future.result() for future in futures if not future.cancelled()]
+
+
+@contextmanager
+def _stop_signals() -> Iterator[list[int]]:
+    """Turn SIGTERM (a scheduler's or `timeout`'s stop) into Ctrl-C's KeyboardInterrupt; list what came."""
+    received: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        received.append(signum)
+        for each in previous:  # a second signal stops the process at once, as it would by default
+            signal.signal(each, signal.SIG_DFL)
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield received  # only the main thread receives signals
+        return
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _run_one(hour: str, services: Services, force: bool, progress: Progress) -> HourResult:

@@ -156,8 +156,11 @@ def open_services(settings: Settings) -> Iterator[Services]:
         services.close()
 
 
-def print_summary(results: list[HourResult]) -> None:
-    """One line per hour (its outcome, rows, malformed lines skipped, seconds, result or error), then a count."""
+def print_summary(results: list[HourResult], asked: int | None = None) -> None:
+    """One line per hour (its outcome, rows, malformed lines skipped, seconds, result or error), then a count.
+
+    `asked`: how many hours the command was asked for, when it stopped before processing them all.
+    """
     click.echo(f"{'hour':<10}  {'status':<11}  {'rows':>6}  {'bad lines':>9}  {'seconds':>7}  path / error")
     for result in results:
         status, detail = result.reported
@@ -168,4 +171,4 @@ def print_summary(results: list[HourResult]) -> None:
     have = sum(result.has_result for result in results)
     kept = sum(result.has_result and not result.outcome.done for result in results)
     earlier = f" ({kept} of them the last good one: its recompute failed)" if kept else ""
-    click.echo(f"{have}/{len(results)} hours have a result{earlier}")
+    click.echo(f"{have}/{asked or len(results)} hours have a result{earlier}")
