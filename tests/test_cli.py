@@ -359,19 +359,27 @@ def _wikitop(workspace: Workspace, *args: str, **env: str) -> subprocess.Complet
     return subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=120)
 
 
+def _hours_in_mirror(workspace: Workspace, count: int, lines: int) -> list[str]:
+    """`count` hours from 2020010100 on, each a generated dump of `lines` lines in the mirror."""
+    hours = [f"20200101{hour:02d}" for hour in range(count)]
+    for seed, hour in enumerate(hours):
+        workspace.add_dump(hour, DumpSpec(lines=lines, domains=30, seed=seed))
+    return hours
+
+
+def _start_run(workspace: Workspace, hours: list[str], jobs: int) -> subprocess.Popen[str]:
+    """Start `wikitop run FIRST LAST --jobs J` in a real process, its output piped."""
+    command = [sys.executable, "-m", "wikitop", "run", hours[0], hours[-1], "--jobs", str(jobs)]
+    env = {**os.environ, **workspace.env}
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def test_two_runs_over_the_same_hours_compute_each_once_and_both_report_every_hour(
     workspace: Workspace,
 ) -> None:
-    hours = [f"20200101{hour:02d}" for hour in range(6)]
-    for seed, hour in enumerate(hours):
-        workspace.add_dump(hour, DumpSpec(lines=150_000, domains=30, seed=seed))
-    command = [sys.executable, "-m", "wikitop", "run", hours[0], hours[-1], "--jobs", "2"]
-    env = {**os.environ, **workspace.env}
+    hours = _hours_in_mirror(workspace, 6, lines=150_000)
     # Both at once: each takes some hours while the other computes them.
-    runs = [
-        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(2)
-    ]
+    runs = [_start_run(workspace, hours, jobs=2) for _ in range(2)]
     outputs = [run.communicate(timeout=120) for run in runs]
 
     for run, (stdout, stderr) in zip(runs, outputs, strict=True):
@@ -389,12 +397,8 @@ def test_two_runs_over_the_same_hours_compute_each_once_and_both_report_every_ho
 def test_a_stop_signal_finishes_the_hour_being_computed_and_leaves_the_others_queued(
     workspace: Workspace, signum: int
 ) -> None:
-    hours = [f"20200101{hour:02d}" for hour in range(12)]
-    for seed, hour in enumerate(hours):
-        workspace.add_dump(hour, DumpSpec(lines=200_000, domains=30, seed=seed))
-    command = [sys.executable, "-m", "wikitop", "run", hours[0], hours[-1], "--jobs", "1"]
-    env = {**os.environ, **workspace.env}
-    run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    hours = _hours_in_mirror(workspace, 12, lines=200_000)
+    run = _start_run(workspace, hours, jobs=1)
     assert run.stderr is not None
     first_done = run.stderr.readline()  # the first hour's progress line: the second one is under way
     run.send_signal(signum)

@@ -202,6 +202,23 @@ def test_unreachable_broker_is_a_clear_error(tmp_path: Path) -> None:
 # --- schedules ----------------------------------------------------------------------------------
 
 
+def test_a_task_meeting_a_state_outage_is_retried_without_limit(tmp_path: Path) -> None:
+    from celery.exceptions import Retry
+
+    # A PostgreSQL that refuses connections (port 1: nothing listens).
+    settings = make_settings(tmp_path, state_url="postgresql://postgres@127.0.0.1:1/x")
+    app = make_app(settings)
+    context = register_tasks(app, settings)
+    task = app.tasks[TASK_NAME]
+    try:
+        for retries in (0, 3, 20):  # Celery's default limit is 3: the 4th retry raised MaxRetriesExceeded
+            with pytest.raises(Retry) as retried:
+                task.apply(args=(H15, False), retries=retries, throw=True)
+            assert retried.value.when == min(2.0 * 2**retries, 60.0)
+    finally:
+        context.close()
+
+
 def test_retry_countdown_doubles_up_to_a_minute() -> None:
     assert [retry_countdown_s(n, 15.0) for n in (1, 2, 3, 4, 9)] == [15.0, 30.0, 60.0, 60.0, 60.0]
 

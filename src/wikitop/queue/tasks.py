@@ -82,11 +82,18 @@ def register_tasks(app: Celery, settings: Settings) -> WorkerContext:
                 # the hour keeps its state meanwhile (a result already written is recorded then).
                 countdown_s = outage_countdown_s(task.request.retries)
                 log.warning("%s; next try in %.0f s", exc, countdown_s)
-                raise task.retry(countdown=countdown_s, max_retries=None) from None
+                raise task.retry(countdown=countdown_s) from None
 
-    app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)(
-        compute_hour
-    )
+    # max_retries=None on the task: no limit to the outage's retries (Celery reads None passed to
+    # retry() as "the task's own limit", 3 by default, which ended the retries after ~30 s).
+    app.task(
+        name=TASK_NAME,
+        bind=True,
+        acks_late=True,
+        reject_on_worker_lost=True,
+        ignore_result=True,
+        max_retries=None,
+    )(compute_hour)
     worker_process_init.connect(context.on_process_init, weak=False, dispatch_uid="wikitop-init")
     worker_process_shutdown.connect(context.on_process_shutdown, weak=False, dispatch_uid="wikitop-stop")
     return context
