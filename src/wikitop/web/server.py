@@ -12,6 +12,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger as GunicornLogger
+from gunicorn.http.errors import NoMoreData, ParseException
 
 from wikitop.errors import WikitopError
 from wikitop.logs import configure_logging
@@ -81,10 +82,22 @@ class _ApiServer(BaseApplication):  # type: ignore[misc]
                 time.sleep(wait_s)
         else:
             app = create_app(self._settings)
+        app.register_error_handler(ParseException, _unreadable_body)
+        app.register_error_handler(NoMoreData, _unreadable_body)
         # The modules and the app are never freed: moving them out of the collector's reach turns
         # the full collections that paused a worker for hundreds of milliseconds into short ones.
         gc.freeze()
         return app
+
+
+def _unreadable_body(error: Exception) -> tuple[dict[str, str], int]:
+    """A body that gunicorn cannot read (broken chunked encoding, cut short): 400, not a crash's 500."""
+    # Raised while the app reads the body, so the app's handlers see it, not gunicorn's own 400.
+    # gunicorn then closes the connection: it cannot find where the next request would start.
+    reason = str(error) or type(error).__name__
+    return {
+        "message": f"cannot read the request body: {reason}; send a Content-Length or a valid chunked body"
+    }, 400
 
 
 def run_api(
