@@ -110,6 +110,27 @@ def test_every_metric_is_listed_in_the_readme(tmp_path: Path) -> None:
     assert documented - exposed == set(), "the README lists metrics that do not exist"
 
 
+def test_a_method_the_client_makes_up_adds_no_series(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, blacklist_url="")
+    services = build_services(settings)
+    try:
+        client = create_app(settings, services, queue=RecordingQueue()).test_client()
+        for i in range(5):
+            assert client.open("/healthz", method=f"BREW{i}").status_code == 405
+        scraped = client.get("/metrics").get_data(as_text=True)
+    finally:
+        services.close()
+    assert "BREW" not in scraped
+    [other] = [
+        line
+        for line in scraped.splitlines()
+        if line.startswith("wikitop_api_requests_total{")
+        and 'method="other"' in line
+        and 'status="405"' in line
+    ]
+    assert float(other.rsplit(" ", 1)[1]) >= 5
+
+
 def test_api_metrics_hold_no_worker_series(tmp_path: Path) -> None:
     # A fresh interpreter in multiprocess mode, as gunicorn's workers run: the API's /metrics sums
     # the files its processes wrote, and none of them may hold a worker's series stuck at 0.

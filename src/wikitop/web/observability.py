@@ -14,6 +14,8 @@ from wikitop.state.outage import STATE_OUTAGES
 from wikitop.web.inputs import current_hour_requests
 
 bp = APIBlueprint("metrics", __name__, tag="Metrics")
+# The methods counted under their own name (RFC 9110's, and PATCH).
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
 METRICS_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Metrics in Prometheus' text format",
@@ -35,8 +37,10 @@ def _start_timer() -> None:
 
 def _record(response: Response) -> Response:
     endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    # A client picks the method: any other than HTTP's own is one label, or each would be a series.
+    method = request.method if request.method in HTTP_METHODS else "other"
     recorded = api_metrics()
-    recorded.requests.labels(request.method, endpoint, str(response.status_code)).inc()
+    recorded.requests.labels(method, endpoint, str(response.status_code)).inc()
     started = g.get("wikitop_started")
     if started is not None:
         recorded.seconds.labels(endpoint).observe(time.perf_counter() - started)
