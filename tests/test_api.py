@@ -475,6 +475,28 @@ def test_asking_for_a_result_made_with_another_n_computes_it_again(
     assert _json(client.post("/api/v1/reports", json={"start": HOUR}))["submitted"] == []
 
 
+@pytest.mark.parametrize("loss", ["deleted", "cut short"])
+def test_asking_for_an_hour_whose_result_file_was_lost_computes_it_again(
+    client: FlaskClient, services: Services, mirror: Path, queue: RecordingQueue, loss: str
+) -> None:
+    hour = parse_hour(HOUR)
+    write_hour(mirror, hour, DumpSpec(lines=2_000, domains=5, seed=7))
+    assert process_hour(hour, services).outcome is Outcome.COMPUTED
+    good = services.results.read(hour)
+    path = Path(services.results.location(hour))
+    if loss == "deleted":
+        path.unlink()
+    else:
+        path.write_bytes(good[: len(good) // 2])
+
+    asked = _json(client.post("/api/v1/reports", json={"start": HOUR}))
+    assert asked["submitted"] == [HOUR] and queue.submitted == [(HOUR, False)]
+    assert process_hour(hour, services).outcome is Outcome.COMPUTED  # what the worker does with it
+    assert services.results.read(hour) == good
+    # Whole again: asking once more submits nothing.
+    assert _json(client.post("/api/v1/reports", json={"start": HOUR}))["submitted"] == []
+
+
 def test_top_and_csv_serve_a_result_computed_by_the_pipeline(
     client: FlaskClient, services: Services, mirror: Path
 ) -> None:

@@ -217,6 +217,7 @@ def test_a_task_meeting_a_state_outage_is_retried_without_limit(tmp_path: Path) 
             assert retried.value.when == min(2.0 * 2**retries, 60.0)
     finally:
         context.close()
+        app.close()
 
 
 def test_retry_countdown_doubles_up_to_a_minute() -> None:

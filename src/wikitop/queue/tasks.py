@@ -86,6 +86,8 @@ def register_tasks(app: Celery, settings: Settings) -> WorkerContext:
 
     # max_retries=None on the task: no limit to the outage's retries (Celery reads None passed to
     # retry() as "the task's own limit", 3 by default, which ended the retries after ~30 s).
+    # shared=False: the task is this app's, with this context; a shared one would be added to every
+    # app made later in the process under the same name (tests make several).
     app.task(
         name=TASK_NAME,
         bind=True,
@@ -93,6 +95,7 @@ def register_tasks(app: Celery, settings: Settings) -> WorkerContext:
         reject_on_worker_lost=True,
         ignore_result=True,
         max_retries=None,
+        shared=False,
     )(compute_hour)
     worker_process_init.connect(context.on_process_init, weak=False, dispatch_uid="wikitop-init")
     worker_process_shutdown.connect(context.on_process_shutdown, weak=False, dispatch_uid="wikitop-stop")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +36,9 @@ TOP_CACHE_HOURS = 4
 # hours of one code; reading just that code's lines of three files took 0.08x the time of parsing one
 # whole file for /top (bench/bench_dashboard.py: 40 ms against 522 ms, medians).
 DOMAIN_CACHE_ENTRIES = 512
+# Result files checked at once when an ask covers computed hours (each check: a stat or a HEAD, two
+# small reads): a month's ask on S3 takes seconds, not a minute.
+RESULT_CHECKS_AT_ONCE = 16
 
 
 class TaskNotFoundError(WikitopError):
@@ -124,18 +128,18 @@ class HourRequests:
         recheck_s = (self.settings.unavailable_recheck_s, self.settings.unavailable_recheck_max_s)
         asked = ask_hours(self.state, hours, self.settings.max_tries, force, recheck_s=recheck_s)
         to_dispatch = asked.to_dispatch
-        stale = self._stale([hour for hour in asked.hours if hour not in set(to_dispatch)])
-        if stale:
-            # Made with another blacklist or N: asked for, it is computed again, as `wikitop run` does
-            # (queued, keeping its last good result meanwhile). Only when asked: a changed blacklist
-            # must not set off a download of every hour ever computed.
-            to_dispatch = to_dispatch + self.state.enqueue(stale, self.settings.max_tries, force=True)
+        again = self._to_compute_again([hour for hour in asked.hours if hour not in set(to_dispatch)])
+        if again:
+            # Made with another blacklist or N, or its file deleted or damaged since: asked for, it is
+            # computed again, as `wikitop run` does (queued, keeping its last good result meanwhile).
+            # Only when asked: a changed blacklist must not set off a download of every hour ever computed.
+            to_dispatch = to_dispatch + self.state.enqueue(again, self.settings.max_tries, force=True)
         queue_error = self._submit(to_dispatch, force)
         states = self.state.get_many(asked.hours)
         return Asked([states[hour] for hour in asked.hours if hour in states], to_dispatch, queue_error)
 
-    def _stale(self, hours: list[str]) -> list[str]:
-        """The hours among `hours` whose result was made with another blacklist or N than today's."""
+    def _to_compute_again(self, hours: list[str]) -> list[str]:
+        """The successful hours among `hours` whose result is stale, or whose file is gone or damaged."""
         from wikitop.pipeline import is_fresh
 
         blacklist = None
@@ -143,17 +147,30 @@ class HourRequests:
             # Unavailable: the workers say so in the hours' states; N alone can still tell.
             with suppress(WikitopError, OSError):
                 blacklist = self.blacklists.get()
-        stale = []
+        stale: list[str] = []
+        fresh: list[str] = []
         for hour, state in self.state.get_many(hours).items():
             if state.status is not TaskStatus.SUCCESS or state.provenance is None:
                 continue
             if blacklist is not None:
-                fresh = is_fresh(state, blacklist, self.settings.top_n)
+                is_current = is_fresh(state, blacklist, self.settings.top_n)
             else:
-                fresh = state.provenance.top_n == self.settings.top_n
-            if not fresh:
-                stale.append(hour)
-        return stale
+                is_current = state.provenance.top_n == self.settings.top_n
+            (fresh if is_current else stale).append(hour)
+        return stale + self._without_whole_file(fresh)
+
+    def _without_whole_file(self, hours: list[str]) -> list[str]:
+        """The hours whose result file is missing or damaged (storage down: none, the next ask looks again)."""
+
+        def lost(hour: str) -> bool:
+            try:
+                return not self.results.looks_whole(parse_hour(hour))
+            except OSError:
+                return False
+
+        # Three small requests an hour on an object store: checked side by side, not one after another.
+        with ThreadPoolExecutor(max_workers=RESULT_CHECKS_AT_ONCE) as pool:
+            return [hour for hour, gone in zip(hours, pool.map(lost, hours), strict=True) if gone]
 
     def _submit(self, hours: list[str], force: bool) -> str | None:
         """Publish the hours; on a broker failure keep going: the state says queued and gets re-published."""
