@@ -497,6 +497,32 @@ def test_asking_for_an_hour_whose_result_file_was_lost_computes_it_again(
     assert _json(client.post("/api/v1/reports", json={"start": HOUR}))["submitted"] == []
 
 
+def test_a_failure_shown_by_the_api_names_no_server_path(
+    client: FlaskClient, services: Services, mirror: Path, tmp_path: Path
+) -> None:
+    hour = parse_hour(HOUR)
+    dump = write_hour(mirror, hour, DumpSpec(lines=2_000, domains=5, seed=7))
+    dump.write_bytes(dump.read_bytes()[:500])  # a damaged copy in the mirror
+    client.post("/api/v1/reports", json={"start": HOUR})
+    assert process_hour(hour, services).outcome is Outcome.RETRY
+    recorded = services.state.get(HOUR)
+    assert recorded is not None and str(dump) in (recorded.error or "")  # the CLI's `status` shows it
+
+    shown = [
+        _json(client.get(f"/api/v1/reports/{HOUR}"))["error"],
+        _json(client.get("/api/v1/reports"))["items"][0]["error"],
+        _json(client.get("/get_task_state", query_string={"date": HOUR}))["error"],
+        _json(client.post("/api/v1/reports", json={"start": HOUR}))["tasks"][0]["error"],
+    ]
+    public = f"$WIKITOP_DUMPS_URL/{dump.relative_to(mirror)}"
+    for error in shown:
+        assert public in error and str(tmp_path) not in error, error
+    while process_hour(hour, services).outcome is Outcome.RETRY:
+        pass  # until its last try: the dashboard lists the hour among the latest failures
+    page = client.get("/").get_data(as_text=True)
+    assert public in page and str(tmp_path) not in page
+
+
 def test_top_and_csv_serve_a_result_computed_by_the_pipeline(
     client: FlaskClient, services: Services, mirror: Path
 ) -> None:

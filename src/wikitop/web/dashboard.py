@@ -161,7 +161,8 @@ def _overview_context() -> dict[str, Any]:
 def _latest(requests: HourRequests, status: TaskStatus, count: int) -> list[TaskState]:
     """The newest `count` hours with `status`, newest first."""
     total = requests.state.count(status)
-    return requests.state.find(status, limit=count, offset=max(total - count, 0))[::-1]
+    found = requests.state.find(status, limit=count, offset=max(total - count, 0))
+    return [requests.public(state) for state in reversed(found)]
 
 
 def _asked_states(asked: str) -> list[TaskState] | None:
@@ -175,7 +176,7 @@ def _asked_states(asked: str) -> list[TaskState] | None:
     except UsageError:
         return None
     states = requests.state.get_many(hours)
-    return [states[hour] for hour in hours if hour in states]
+    return [requests.public(states[hour]) for hour in hours if hour in states]
 
 
 def _refused_field(start: str) -> str:

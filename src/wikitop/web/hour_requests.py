@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -119,6 +120,19 @@ class HourRequests:
     _codes_cache: ResultCache[list[str]] = field(
         default_factory=lambda: ResultCache(TOP_CACHE_HOURS), init=False, repr=False
     )
+    _private: list[tuple[str, str]] = field(default_factory=list, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._private = private_locations(self.settings)
+
+    def public(self, state: TaskState) -> TaskState:
+        """The state as anyone who can read the API sees it: its error names no server path or URL."""
+        if not state.error:
+            return state
+        error = state.error
+        for location, name in self._private:
+            error = error.replace(location, name)
+        return dataclasses.replace(state, error=error)
 
     def ask(self, start: str, end: str | None, force: bool = False) -> Asked:
         """Validate START..END whole, record the hours as tasks and submit those that need work."""
@@ -136,7 +150,8 @@ class HourRequests:
             to_dispatch = to_dispatch + self.state.enqueue(again, self.settings.max_tries, force=True)
         queue_error = self._submit(to_dispatch, force)
         states = self.state.get_many(asked.hours)
-        return Asked([states[hour] for hour in asked.hours if hour in states], to_dispatch, queue_error)
+        shown = [self.public(states[hour]) for hour in asked.hours if hour in states]
+        return Asked(shown, to_dispatch, queue_error)
 
     def _to_compute_again(self, hours: list[str]) -> list[str]:
         """The successful hours among `hours` whose result is stale, or whose file is gone or damaged."""
@@ -192,11 +207,12 @@ class HourRequests:
         if state is None:
             validate_hour(hour, hour_text)  # an hour with no dump at all is a 400, not "ask for it"
             raise TaskNotFoundError(f"hour {key} was never asked for: ask for it with POST /api/v1/reports")
-        return state
+        return self.public(state)
 
     def find(self, hour_text: str) -> TaskState | None:
         """Return the state of one hour, or None if it was never asked for."""
-        return self.state.get(format_hour(parse_hour(hour_text)))
+        state = self.state.get(format_hour(parse_hour(hour_text)))
+        return None if state is None else self.public(state)
 
     def list_tasks(
         self, status: TaskStatus | None, start: str | None, end: str | None, limit: int, offset: int
@@ -204,7 +220,7 @@ class HourRequests:
         """Return one slice of states ordered by hour, filtered by status and inclusive hour bounds."""
         first = format_hour(parse_hour(start)) if start else None
         last = format_hour(parse_hour(end)) if end else None
-        states = self.state.find(status, first, last, limit, offset)
+        states = [self.public(state) for state in self.state.find(status, first, last, limit, offset)]
         return TaskSlice(states, self.state.count(status, first, last))
 
     def read_csv(self, hour_text: str) -> tuple[TaskState, bytes]:
@@ -314,6 +330,24 @@ class HourRequests:
         if age_s is None:
             return "no worker is running"
         return f"no worker is running: the last heartbeat is {age_s:.0f} s old"
+
+
+def private_locations(settings: Settings) -> list[tuple[str, str]]:
+    """The server's own locations that an error may name, longest first, each with its setting's name."""
+    # The mirror, the results store and the data directory name the server's disks, buckets and
+    # hosts: an error shown by the API says `$WIKITOP_DUMPS_URL/2020/2020-01/pageviews-...gz` instead.
+    named = {
+        "$WIKITOP_RESULTS_URL": settings.resolved_results_url,
+        "$WIKITOP_DUMPS_URL": settings.dumps_url,
+        "$WIKITOP_DATA_DIR": str(settings.data_dir),
+    }
+    pairs = set()
+    for name, location in named.items():
+        for form in (location, location.removeprefix("file://")):
+            form = form.rstrip("/")
+            if len(form) > 2:  # not "." or "..": such a location would replace parts of every word
+                pairs.add((form, name))
+    return sorted(pairs, key=lambda pair: len(pair[0]), reverse=True)
 
 
 @contextmanager
