@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -307,6 +307,17 @@ def test_form_asks_count_against_the_rate_limit(settings: Settings, services: Se
     ]
     assert answers == [303, 303, 429]
     assert [hour for hour, _ in queue.submitted] == ["2020020110", "2020020111"]
+    refused = client.post("/ask", data={"start": "2020020113"})  # a person's form: a page, not JSON
+    assert (refused.status_code, refused.mimetype) == (429, "text/html")
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert "too many asks from this address: at most 2 per 1 minute" in refused.get_data(as_text=True)
+
+
+def test_an_hour_page_of_the_future_is_a_page_saying_so(client: FlaskClient) -> None:
+    future = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y%m%d%H")
+    page = client.get(f"/hours/{future}?domain=en")
+    assert (page.status_code, page.mimetype) == (400, "text/html")
+    assert "is in the future" in page.get_data(as_text=True)
 
 
 def test_sites_endpoint_feeds_the_picker(client: FlaskClient) -> None:

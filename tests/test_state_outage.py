@@ -104,6 +104,9 @@ def test_api_answers_503_with_retry_after_and_metrics_keep_serving(
         message = response.get_json()["message"]
         assert message.startswith("the task-state database is unavailable right now")
         assert str(postgres.port) not in message  # which dependency, not where it lives
+    for page in (client.get("/"), client.get(f"/hours/{HOUR}")):  # the dashboard: a page, not JSON
+        assert (page.status_code, page.mimetype, page.headers["Retry-After"]) == (503, "text/html", "10")
+        assert "the task-state database is unavailable right now" in page.get_data(as_text=True)
     assert client.get("/healthz").status_code == 200
 
     metrics = client.get("/metrics")

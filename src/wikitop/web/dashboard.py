@@ -11,16 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask_limiter import RateLimitExceeded
 from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from wikitop.errors import UsageError
+from wikitop.errors import StateUnavailableError, UsageError
 from wikitop.hours import HOUR, format_hour, hour_range, parse_hour
 from wikitop.state import TaskState, TaskStatus
+from wikitop.state.outage import STATE_OUTAGES
 from wikitop.top_pages import ResultNotReadyError
 from wikitop.trends import MoveKind, View, period_text
 from wikitop.web.dashboard_api import code_named, read_trends, site_name
-from wikitop.web.guard import form_writes, token_matches
+from wikitop.web.errors import STATE_RETRY_AFTER_S, state_unavailable_response
+from wikitop.web.guard import form_writes, retry_after_s, token_matches, too_many_message
 from wikitop.web.hour_requests import HourRequests, TaskNotFoundError
 from wikitop.web.inputs import current_hour_requests
 from wikitop.web.trend_schemas import RowFilter, TrendsQuery
@@ -186,6 +190,37 @@ def _refused_field(start: str) -> str:
     except UsageError:
         return "start"
     return "end"
+
+
+# A person reads these pages: what the API answers as JSON (a refused hour, the rate limit, the
+# state store down) is a page here, with the same status, message and headers.
+@bp.errorhandler(UsageError)
+def _refused(error: UsageError) -> tuple[str, int]:
+    return _error_page("Bad request", str(error), 400)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> Response:
+    code = error.code or 500
+    page, _ = _error_page(error.name, error.description or error.name, code)
+    headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+    return Response(page, code, headers, mimetype="text/html")
+
+
+@bp.errorhandler(RateLimitExceeded)  # the app's own is found first otherwise: it is registered for 429
+def _too_many(error: RateLimitExceeded) -> Response:
+    page, _ = _error_page("Too many asks", too_many_message(error), 429)
+    return Response(page, 429, {"Retry-After": str(retry_after_s())}, mimetype="text/html")
+
+
+def _outage(error: Exception) -> Response:
+    body, code, _ = state_unavailable_response(error)  # it logs the reason
+    page, _ = _error_page("Temporarily unavailable", body["message"], code)
+    return Response(page, code, {"Retry-After": str(STATE_RETRY_AFTER_S)}, mimetype="text/html")
+
+
+for _outage_error in (*STATE_OUTAGES, StateUnavailableError):
+    bp.register_error_handler(_outage_error, _outage)
 
 
 def _form_error(form: dict[str, str], field: str, message: str, status: int) -> tuple[str, int]:

@@ -24,6 +24,7 @@ SECURITY_SCHEME = "BearerToken"
 _WRITE_MARK = "_wikitop_writes"
 _FORM_WRITE_MARK = "_wikitop_form_writes"
 _GUARD = "wikitop.guard"
+_LIMITER = "wikitop.limiter"
 # Liveness and readiness probes (kubelet, load balancers) carry no token; docs and the OpenAPI
 # document describe the API, they hold no data.
 _OPEN_ENDPOINTS = {
@@ -91,7 +92,8 @@ def register_guard(app: APIFlask, settings: Settings) -> None:
         strategy="moving-window",
         key_prefix="wikitop",
     )
-    app.register_error_handler(RateLimitExceeded, lambda error: _too_many(error, limiter))
+    app.extensions[_LIMITER] = limiter
+    app.register_error_handler(RateLimitExceeded, _too_many)
 
 
 def limiter_storage_uri(settings: Settings) -> str:
@@ -169,16 +171,25 @@ def _unauthorized(what: str) -> Response:
     return response
 
 
-def _too_many(error: RateLimitExceeded, limiter: Limiter) -> Response:
+def _too_many(error: RateLimitExceeded) -> Response:
     """Answer 429 as JSON, with Retry-After: the seconds until the breached limit lets an ask in."""
-    response = _json_error(
-        429,
-        f"too many asks from this address: at most {error.description}; retry after the Retry-After seconds",
-    )
-    breached = limiter.current_limit
-    reset_at = breached.reset_at if breached is not None else time.time() + 60
-    response.headers["Retry-After"] = str(max(1, int(reset_at - time.time())))
+    response = _json_error(429, too_many_message(error))
+    response.headers["Retry-After"] = str(retry_after_s())
     return response
+
+
+def too_many_message(error: RateLimitExceeded) -> str:
+    """What a client over the rate limit is told (the API's JSON, the dashboard's page)."""
+    return (
+        f"too many asks from this address: at most {error.description}; retry after the Retry-After seconds"
+    )
+
+
+def retry_after_s() -> int:
+    """Seconds until the rate limit this request breached lets an ask in again."""
+    breached = current_app.extensions[_LIMITER].current_limit
+    reset_at = breached.reset_at if breached is not None else time.time() + 60
+    return max(1, int(reset_at - time.time()))
 
 
 def _json_error(status: int, message: str) -> Response:
