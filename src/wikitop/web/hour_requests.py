@@ -57,13 +57,18 @@ class Asked:
     @property
     def message(self) -> str:
         """One sentence a person can read: how many hours, how many were submitted."""
-        text = (
-            f"{len(self.states)} hour(s) asked: {len(self.submitted)} submitted to the queue, "
-            f"{len(self.states) - len(self.submitted)} already queued, running or done"
-        )
+        others = len(self.states) - len(self.submitted)
         if self.queue_error:
-            text += f"; the queue could not be reached ({self.queue_error}), the hours stay queued"
-        return text
+            # Recorded `queued`, not published: the reconciler publishes them once the broker is back.
+            return (
+                f"{len(self.states)} hour(s) asked: {len(self.submitted)} to compute, recorded as queued; "
+                f"the queue could not be reached ({self.queue_error}): they are sent to it when it is "
+                f"back; {others} already queued, running or done"
+            )
+        return (
+            f"{len(self.states)} hour(s) asked: {len(self.submitted)} submitted to the queue, "
+            f"{others} already queued, running or done"
+        )
 
 
 @dataclass(frozen=True)
