@@ -337,7 +337,7 @@ def test_invalid_setting_exits_2_naming_it(workspace: Workspace) -> None:
 def test_unreadable_blacklist_stops_the_run_clearly(workspace: Workspace) -> None:
     workspace.add_dump("2020010115")
     result = workspace.run("run", "2020010115", WIKITOP_BLACKLIST_URL=str(workspace.root / "missing.txt"))
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a setting to mend, as a mistyped one is
     assert "cannot read the blacklist file" in result.output
     assert not workspace.result("2020010115").exists()
 

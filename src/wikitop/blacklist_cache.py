@@ -14,7 +14,7 @@ from pathlib import Path
 from wikitop.blacklist import Blacklist
 from wikitop.download import HttpFetcher
 from wikitop.dumps import is_remote, local_path
-from wikitop.errors import BlacklistUnavailableError, WikitopError
+from wikitop.errors import BlacklistFileError, BlacklistUnavailableError, WikitopError
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class BlacklistCache:
         try:
             return self._parsed.parse(path.read_bytes())
         except OSError as exc:
-            raise BlacklistUnavailableError(
+            raise BlacklistFileError(
                 f"cannot read the blacklist file {path}: {exc.strerror} "
                 "(WIKITOP_BLACKLIST_URL: an http(s) URL, a local file, or empty for none)"
             ) from exc

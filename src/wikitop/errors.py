@@ -62,6 +62,10 @@ class BlacklistUnavailableError(WikitopError):
     """The blacklist could not be fetched and no cached copy exists."""
 
 
+class BlacklistFileError(BlacklistUnavailableError, ConfigError):
+    """WIKITOP_BLACKLIST_URL names a local file that cannot be read: a setting to mend (the CLI exits 2)."""
+
+
 class BackendMissingError(WikitopError):
     """An optional backend was asked for but its library is not installed."""
 
