@@ -181,6 +181,17 @@ def test_the_prototypes_get_is_the_one_exception_and_only_without_a_token(make_c
 # --- rate limits -----------------------------------------------------------------------------------
 
 
+def test_malformed_asks_cost_nothing_of_the_allowance(make_client: Any) -> None:
+    client, queue = make_client(rate_limit_writes="2/minute")
+    typos = [client.post("/api/v1/reports", json={"start": "2020013215"}).status_code for _ in range(5)]
+    assert typos == [400] * 5
+    answers = [
+        client.post("/api/v1/reports", json={"start": f"20200101{h:02d}"}).status_code for h in range(3)
+    ]
+    assert answers == [202, 202, 429]
+    assert len(queue.submitted) == 2
+
+
 def test_asks_beyond_the_rate_limit_get_429_with_retry_after(make_client: Any) -> None:
     client, queue = make_client(rate_limit_writes="3/minute")
     answers = [

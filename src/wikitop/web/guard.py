@@ -83,6 +83,8 @@ def register_guard(app: APIFlask, settings: Settings) -> None:
         app=app,
         application_limits=[settings.rate_limit_writes],
         application_limits_exempt_when=lambda: not (_is_write() or _is_form_write()),
+        # An ask refused as malformed (a typo'd hour) enqueues nothing: it costs no ask of the allowance.
+        application_limits_deduct_when=lambda response: response.status_code != 400,
         storage_uri=limiter_storage_uri(settings),
         # A limiter store that is down must not take asks down with it: they pass unlimited.
         swallow_errors=True,
