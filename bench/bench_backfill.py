@@ -1,11 +1,14 @@
 """Backfill benchmark: `wikitop run START END --force --jobs J` over 8 hours, and one whole hour.
 
-Two sections, each against `gzip -dc FILE > /dev/null` of one hour in the same loop (alternating
+Three sections, each against `gzip -dc FILE > /dev/null` of one hour in the same loop (alternating
 runs; the machine is shared, so read the ratios of medians and their spread):
 
 - range: a local mirror of 8 realistic hours (5.4M-5.68M lines each, generated once under
   bench/.cache), `wikitop run` of all 8 with `--jobs 1` and `--jobs 2`; the baseline is
   `gzip -dc` of the mirror's largest hour.
+- http (not run by default): the same 8 hours downloaded over HTTP from a fake Wikimedia on
+  loopback (this process serves them, unthrottled, at most 3 connections, as Wikimedia allows;
+  WIKITOP_DOWNLOAD_CONCURRENCY=3): each hour ranked while it downloads.
 - hour: `wikitop run HOUR --force` of the 5.7M-line benchmark hour, with `--blacklist FILE`.
 
 Peak RSS is that of the whole process tree (the wikitop process and any children it starts, summed,
@@ -15,7 +18,7 @@ cache warm up), with Python's bytecode cache on as an installed wikitop has it.
 `--before PYTHON` also runs, alternating in the same loop, another interpreter's wikitop (e.g. a
 virtualenv of the main branch) for a "before"; `--python` is the "after" (default: this one).
 
-    python bench/bench_backfill.py [--runs 5] [--sections range,hour] [--jobs 1,2]
+    python bench/bench_backfill.py [--runs 5] [--sections range,http,hour] [--jobs 1,2]
         [--blacklist FILE] [--range-blacklist FILE] [--before PYTHON] [--python PYTHON]
 """
 
@@ -60,6 +63,9 @@ def main() -> None:
         if "range" in sections:
             jobs = [int(value) for value in args.jobs.split(",")]
             bench_range(pythons, jobs, args.range_blacklist, args.runs, Path(data_dir))
+        if "http" in sections:
+            jobs = [int(value) for value in args.jobs.split(",")]
+            bench_http(pythons, jobs, args.range_blacklist, args.runs, Path(data_dir))
         if "hour" in sections:
             bench_hour(pythons, args.blacklist, args.runs, Path(data_dir))
 
@@ -77,6 +83,37 @@ def bench_range(pythons: dict[str, str], jobs: list[int], blacklist: str, runs: 
     }
     print(f"range: {RANGE_HOURS} hours in {mirror}, blacklist {blacklist or 'none'}, {pythons}")
     _alternate(largest, commands, env, runs)
+
+
+def bench_http(pythons: dict[str, str], jobs: list[int], blacklist: str, runs: int, data_dir: Path) -> None:
+    """The range section's 8 hours downloaded from a local fake Wikimedia (3 connections, no throttle)."""
+    from support.server import FakeWikimedia
+
+    mirror, moments = realistic_mirror(RANGE_HOURS)
+    largest = mirror / dump_path(moments[-1])
+    first, last = (moment.strftime("%Y%m%d%H") for moment in (moments[0], moments[-1]))
+    commands = {
+        f"{label} http --jobs {count}": [
+            python,
+            "-m",
+            "wikitop",
+            "run",
+            first,
+            last,
+            "--force",
+            f"--jobs={count}",
+        ]
+        for label, python in pythons.items()
+        for count in jobs
+    }
+    with FakeWikimedia(mirror, max_connections=3) as server:
+        env = {**_env(data_dir / "http", mirror, blacklist), "WIKITOP_DUMPS_URL": server.url}
+        env["WIKITOP_DOWNLOAD_CONCURRENCY"] = "3"
+        print(
+            f"http: {RANGE_HOURS} hours served by a fake Wikimedia at {server.url}, blacklist {blacklist or 'none'}"
+        )
+        _alternate(largest, commands, env, runs)
+        print(f"  downloads served: {len(server.requests)} (one per hour and run; its CPU is this process's)")
 
 
 def bench_hour(pythons: dict[str, str], blacklist: str, runs: int, data_dir: Path) -> None:
