@@ -164,14 +164,15 @@ def _print_table(pages: list[RankedPage]) -> None:
 
 def _run_hours(hours: list[str], services: Services, force: bool, jobs: int) -> list[HourResult]:
     """Process the hours on `jobs` threads; the results in order, of the hours processed before a stop signal."""
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import Future, ThreadPoolExecutor
 
     from wikitop.progress import Progress
 
     progress = Progress(len(hours), terminal=sys.stderr.isatty())
+    futures: list[Future[HourResult]] = []
     with progress, ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="hour") as pool:
-        futures = [pool.submit(_run_one, hour, services, force, progress) for hour in hours]
         try:
+            futures.extend(pool.submit(_run_one, hour, services, force, progress) for hour in hours)
             for future in futures:
                 future.result()
         except BaseException as exc:
