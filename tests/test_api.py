@@ -499,6 +499,16 @@ def test_asking_for_an_hour_whose_result_file_was_lost_computes_it_again(
     # Whole again: asking once more submits nothing.
     assert _json(client.post("/api/v1/reports", json={"start": HOUR}))["submitted"] == []
 
+    # In a range, the hours are checked side by side: only the lost one is computed again.
+    hours = [hour + timedelta(hours=step) for step in range(1, 4)]
+    for later in hours:
+        write_hour(mirror, later, DumpSpec(lines=2_000, domains=5, seed=later.hour))
+        assert process_hour(later, services).outcome is Outcome.COMPUTED
+    Path(services.results.location(hours[1])).unlink()
+    keys = [format_hour(later) for later in hours]
+    ranged = _json(client.post("/api/v1/reports", json={"start": HOUR, "end": keys[-1]}))
+    assert ranged["submitted"] == [keys[1]]
+
 
 def test_a_failure_shown_by_the_api_names_no_server_path(
     client: FlaskClient, services: Services, mirror: Path, tmp_path: Path
