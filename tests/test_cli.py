@@ -19,8 +19,7 @@ import pytest
 from support.dumpgen import DumpSpec
 from support.queues import RecordingQueue
 from support.reference import reference_rank
-from support.workspace import Workspace
-from wikitop import pipeline
+from support.workspace import Workspace, record_waits
 
 
 def read_rows(path: Path) -> tuple[list[str], list[tuple[str, int, str, int]]]:
@@ -109,8 +108,7 @@ def test_a_corrupt_mirror_file_is_reported_at_once_naming_the_file(
     path = workspace.add_dump("2020010115")
     good = path.read_bytes()
     path.write_bytes(good[: len(good) // 2])
-    waits: list[float] = []
-    monkeypatch.setattr(pipeline, "sleep", waits.append)
+    waits = record_waits(monkeypatch)
 
     result = workspace.run("run", "2020010115", WIKITOP_MAX_TRIES="2")
 
@@ -458,6 +456,28 @@ def test_a_results_server_that_cannot_be_reached_is_one_line_naming_the_setting(
         f"Error: WIKITOP_RESULTS_URL {url!r}: cannot reach its server: {reason}; "
         "check the network or WIKITOP_RESULTS_URL"
     ]
+
+
+def test_a_stop_signal_while_the_run_sets_up_is_said_and_exits_143(workspace: Workspace) -> None:
+    workspace.add_dump("2020010115")
+    with socket.socket() as silent:  # a blacklist server that accepts and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        silent.settimeout(60)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/blacklist"
+        env = {**os.environ, **workspace.env, "WIKITOP_BLACKLIST_URL": url, "WIKITOP_HTTP_TIMEOUT_S": "30"}
+        command = [sys.executable, "-m", "wikitop", "run", "2020010115"]
+        run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        connection, _ = silent.accept()  # the run is fetching its blacklist: it has not asked for hours
+        with connection:
+            run.send_signal(signal.SIGTERM)
+            stdout, stderr = run.communicate(timeout=60)
+    assert run.returncode == 143, stdout + stderr
+    assert stderr.splitlines()[-1] == (
+        "Interrupted (SIGTERM): before its hours were handed out; they stay as they were; "
+        "run the same command again to compute them."
+    )
+    assert "Traceback" not in stderr
 
 
 def _free_port() -> str:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from support.dumpgen import DumpSpec
 from support.server import FakeWikimedia, Fault
-from support.workspace import Workspace
-from wikitop import pipeline
+from support.workspace import Workspace, record_waits
 from wikitop.queue.followup import retry_countdown_s
 
 HOUR_PATH = "2020/2020-01/pageviews-20200101-150000.gz"
@@ -112,9 +116,8 @@ def test_run_waits_between_tries_as_the_queue_does(
 ) -> None:
     workspace.add_dump("2020010115")
     wikimedia.set_fault(HOUR_PATH, Fault.corrupt())
-    waits: list[float] = []
     # The clock is the only stand-in: the waits are recorded instead of slept.
-    monkeypatch.setattr(pipeline, "sleep", waits.append)
+    waits = record_waits(monkeypatch)
 
     result = workspace.run("run", "2020010115", WIKITOP_MAX_TRIES="3", WIKITOP_RETRY_BACKOFF_S="7")
 
@@ -227,3 +230,27 @@ def test_stale_cached_blacklist_is_used_when_the_refresh_fails(
     )
     assert result.exit_code == 0, result.output
     assert "Main_Page" not in workspace.result("2020010115").read_text()
+
+
+def test_a_stop_signal_ends_a_wait_between_tries_at_once_and_tries_no_more(
+    workspace: Workspace, wikimedia: FakeWikimedia
+) -> None:
+    workspace.add_dump("2020010115")
+    wikimedia.set_fault(HOUR_PATH, Fault.corrupt())  # every download damaged: tries, then waits
+    settings = {"WIKITOP_MAX_TRIES": "3", "WIKITOP_RETRY_BACKOFF_S": "60", "WIKITOP_HTTP_RETRIES": "0"}
+    command = [sys.executable, "-m", "wikitop", "run", "2020010115"]
+    env = {**os.environ, **workspace.env, **settings}
+    run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert run.stderr is not None
+    waiting = run.stderr.readline()  # "... try 1/3: ...; next try in 60 s": the wait has begun
+    started = time.monotonic()
+    run.send_signal(signal.SIGTERM)
+    stdout, stderr = run.communicate(timeout=60)
+
+    assert "next try in 60 s" in waiting, waiting + stderr
+    assert run.returncode == 143, stdout + stderr
+    assert time.monotonic() - started < 10  # not the rest of the wait, nor two more tries
+    assert dump_requests(wikimedia) == 1
+    [state] = json.loads(workspace.run("status", "2020010115", "--json").output)
+    assert (state["status"], state["try_count"]) == ("queued", 1)  # tries left for the next run
+    assert "Interrupted (SIGTERM)" in stderr

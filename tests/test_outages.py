@@ -18,8 +18,7 @@ from flask.testing import FlaskClient
 
 from support.dumpgen import DumpSpec
 from support.server import FakeWikimedia, Fault
-from support.workspace import Workspace
-from wikitop import pipeline
+from support.workspace import Workspace, record_waits
 from wikitop import recording as recording_module
 from wikitop.download import DownloadSlots, HttpFetcher
 from wikitop.errors import HostUnreachableError
@@ -84,8 +83,7 @@ def test_an_unreachable_host_is_tried_once_and_named(
 def test_offline_hours_fail_at_once_and_say_why(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    waits: list[float] = []
-    monkeypatch.setattr(pipeline, "sleep", waits.append)
+    waits = record_waits(monkeypatch)
     result = workspace.run(
         "run", H15, "2020010116", WIKITOP_DUMPS_URL=UNRESOLVABLE_DUMPS, WIKITOP_BLACKLIST_URL=""
     )
@@ -125,8 +123,7 @@ def test_an_unreachable_blacklist_stops_the_whole_range_at_once_in_one_line(work
 def test_a_missing_mirror_directory_is_a_configuration_error(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    waits: list[float] = []
-    monkeypatch.setattr(pipeline, "sleep", waits.append)
+    waits = record_waits(monkeypatch)
     mistyped = workspace.root / "mirorr"
     result = workspace.run("run", H15, WIKITOP_DUMPS_URL=str(mistyped))
     assert result.exit_code == 1
@@ -140,8 +137,7 @@ def test_a_missing_mirror_directory_is_a_configuration_error(
 def test_an_unresolvable_data_lake_mirror_fails_at_once_naming_the_setting(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    waits: list[float] = []
-    monkeypatch.setattr(pipeline, "sleep", waits.append)
+    waits = record_waits(monkeypatch)
     mirror = (
         "ftp://dumps.wikitop-test.invalid/pageviews"  # a protocol of fsspec's, on a host that never resolves
     )
@@ -159,8 +155,7 @@ def test_a_results_directory_that_refuses_writes_fails_at_once_naming_the_settin
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     workspace.add_dump(H15)
-    waits: list[float] = []
-    monkeypatch.setattr(pipeline, "sleep", waits.append)
+    waits = record_waits(monkeypatch)
 
     def write_wait(*_: object) -> float:
         waits.append(-1.0)  # a write of the result tried again

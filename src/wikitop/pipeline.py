@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from time import sleep
 from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 from wikitop.blacklist import Blacklist
@@ -133,6 +133,7 @@ def settle_hour(
     force: bool = False,
     progress: ProgressCallback | None = None,
     on_retry: Callable[[HourResult, float], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> HourResult:
     """Process an hour until it is done or failed for good, waiting between tries as the queue would.
 
@@ -140,7 +141,8 @@ def settle_hour(
     the download budget's waits, and waiting for another process that holds the hour; a lasting
     cause (an unreachable server, a missing mirror directory) is not waited for: the hour is
     reported, to be run again once the cause is fixed. `on_retry(result, delay_s)` hears of each
-    wait before it starts (of a busy hour's first only).
+    wait before it starts (of a busy hour's first only). Once `stop` is set (a stop signal), a wait
+    ends at once and no other try starts: the last try's outcome is returned.
     """
     result = process_hour(hour, services, force=force, progress=progress)
     busy_waits = 0
@@ -159,9 +161,18 @@ def settle_hour(
             delay_s, announce = retry_delay_s(services.state, result.hour, services.settings), True
         if on_retry is not None and announce:
             on_retry(result, delay_s)
-        sleep(delay_s)
+        if pause(delay_s, stop):
+            break
         result = process_hour(hour, services, force=force, progress=progress)
     return result
+
+
+def pause(delay_s: float, stop: threading.Event | None) -> bool:
+    """Wait `delay_s` between two tries, or until `stop` is set; tell whether it was."""
+    if stop is None:
+        time.sleep(delay_s)
+        return False
+    return stop.wait(delay_s)
 
 
 def process_hour(

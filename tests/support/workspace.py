@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from click.testing import CliRunner, Result
+from pytest import MonkeyPatch
 
 from support.dumpgen import DumpSpec, write_dump
 from wikitop.cli import main
@@ -48,3 +50,17 @@ class Workspace:
     def run(self, *args: str, **env: str) -> Result:
         """Run `wikitop ARGS` in-process with this workspace's settings (plus overrides)."""
         return CliRunner().invoke(main, list(args), env={**self.env, **env}, catch_exceptions=False)
+
+
+def record_waits(monkeypatch: MonkeyPatch) -> list[float]:
+    """Make the pipeline's waits between tries return at once; the list gets each wait's seconds."""
+    from wikitop import pipeline
+
+    waits: list[float] = []
+
+    def pause(delay_s: float, stop: threading.Event | None) -> bool:
+        waits.append(delay_s)
+        return False
+
+    monkeypatch.setattr(pipeline, "pause", pause)
+    return waits

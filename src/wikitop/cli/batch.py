@@ -43,6 +43,23 @@ def run(start: str | None, end: str | None, force: bool, jobs: int | None) -> No
     recompute keeps the last good result), 2 on a usage error, 130 / 143 when stopped by Ctrl-C /
     SIGTERM (the hours being computed are finished first; the others stay queued).
     """
+    with _stop_signals() as received:  # from the start: a stop while it sets up is one too
+        try:
+            asked, results = _run_range(start, end, force, jobs)
+        except KeyboardInterrupt:
+            if not received:
+                raise
+            _stopped(received[0], None)
+    print_summary(results, len(asked))
+    if received:
+        _stopped(received[0], len(asked) - len(results))
+    sys.exit(0 if all(result.outcome.done for result in results) else 1)
+
+
+def _run_range(
+    start: str | None, end: str | None, force: bool, jobs: int | None
+) -> tuple[list[str], list[HourResult]]:
+    """Record the range's hours as tasks and process them; the hours, and the results of those processed."""
     from wikitop.metrics import uncounted
     from wikitop.services import ask_hours
 
@@ -59,22 +76,21 @@ def run(start: str | None, end: str | None, force: bool, jobs: int | None) -> No
         # This process is the worker: it visits every hour, not only those to dispatch, because
         # process_hour also recomputes stale results and reports the fresh ones as cached.
         # One more job than download slots: a slot freed by a finished download is taken at once.
-        with _stop_signals() as received:
-            results = _run_hours(asked.hours, services, force, jobs or settings.download_concurrency + 1)
-    print_summary(results, len(asked.hours))
-    if received:
-        _stopped(received[0], len(asked.hours) - len(results))
-    sys.exit(0 if all(result.outcome.done for result in results) else 1)
+        results = _run_hours(asked.hours, services, force, jobs or settings.download_concurrency + 1)
+    return asked.hours, results
 
 
-def _stopped(signum: int, left: int) -> NoReturn:
-    """Say that a stop signal ended the run early, and exit with the shell's code for it (128 + N)."""
+def _stopped(signum: int, left: int | None) -> NoReturn:
+    """Say that a stop signal ended the run early, and exit with the shell's code for it (128 + N).
+
+    `left`: the hours not started, or None when it came before any hour was handed out.
+    """
     name = signal.Signals(signum).name
-    click.echo(
-        f"Interrupted ({name}): the hours being computed were finished, {left} not started stay "
-        "queued; run the same command again to compute them.",
-        err=True,
-    )
+    if left is None:
+        what = "before its hours were handed out; they stay as they were"
+    else:
+        what = f"the hours being computed were finished, {left} not started stay queued"
+    click.echo(f"Interrupted ({name}): {what}; run the same command again to compute them.", err=True)
     sys.exit(128 + signum)
 
 
@@ -170,12 +186,14 @@ def _run_hours(hours: list[str], services: Services, force: bool, jobs: int) -> 
 
     progress = Progress(len(hours), terminal=sys.stderr.isatty())
     futures: list[Future[HourResult]] = []
+    stop = threading.Event()
     with progress, ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="hour") as pool:
         try:
-            futures.extend(pool.submit(_run_one, hour, services, force, progress) for hour in hours)
+            futures.extend(pool.submit(_run_one, hour, services, force, progress, stop) for hour in hours)
             for future in futures:
                 future.result()
         except BaseException as exc:
+            stop.set()  # no other try: an hour waiting between tries ends its wait
             for future in futures:
                 future.cancel()  # start no other hour
             if not isinstance(exc, KeyboardInterrupt):
@@ -211,12 +229,15 @@ def _stop_signals() -> Iterator[list[int]]:
             signal.signal(signum, handler)
 
 
-def _run_one(hour: str, services: Services, force: bool, progress: Progress) -> HourResult:
-    """Process one hour until it is done or failed for good, saying on stderr why it waits."""
+def _run_one(
+    hour: str, services: Services, force: bool, progress: Progress, stop: threading.Event
+) -> HourResult:
+    """Process one hour until it is done or failed for good (or stopped), saying on stderr why it waits."""
     from wikitop.pipeline import settle_hour
 
+    counter = progress.counter(hour)
     result = settle_hour(
-        parse_hour(hour), services, force=force, progress=progress.counter(hour), on_retry=progress.retrying
+        parse_hour(hour), services, force=force, progress=counter, on_retry=progress.retrying, stop=stop
     )
     progress.hour_done(result)
     return result
