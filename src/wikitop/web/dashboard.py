@@ -103,7 +103,7 @@ def ask() -> BaseResponse | tuple[str, int]:
     return redirect(target, code=303)  # post-redirect-get: a reload does not ask again
 
 
-@bp.get("/hours/<hour>")
+@bp.get("/hours/<hour>", strict_slashes=False)
 def hour_page(hour: str) -> BaseResponse | tuple[str, int] | str:
     """One hour of one domain code: ranks, titles, views, moves, the filter and the view."""
     try:

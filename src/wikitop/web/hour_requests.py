@@ -365,6 +365,7 @@ def _asking_again_with_force() -> Iterator[None]:
     except ResultNotReadyError as exc:
         if not exc.file_missing:
             raise
+        # With force: a plain ask computes again a file gone or cut short, not one with a row damaged inside.
         raise ResultNotReadyError(f"{exc}: ask again with force", exc.state) from None
 
 
