@@ -173,14 +173,6 @@ class ResultStore:
     def _path(self, hour: datetime) -> str:
         return f"{self._root}/{result_path(hour)}"
 
-    def exists(self, hour: datetime) -> bool:
-        """Tell whether the hour's result file exists (asking the storage, never a cached listing)."""
-        path = self._path(hour)
-        with _storage_errors("check", self.location(hour)):
-            # Another worker may have written or someone deleted the object since our last listing.
-            self._fs.invalidate_cache(path)
-            return bool(self._fs.exists(path))
-
     def looks_whole(self, hour: datetime) -> bool:
         """Tell whether the hour's result file exists and looks whole: its header, a line break at its end.
 
@@ -199,7 +191,11 @@ class ResultStore:
                 tail = bytes(self._fs.cat_file(path, start=size - 1, end=size))
             except (FileNotFoundError, IsADirectoryError):
                 return False
-        return head == _HEADER_LINE and tail == b"\n"
+        try:
+            check_result_file(head + tail)  # the rule a reader applies, on the two ends it needs
+        except ValueError:
+            return False
+        return True
 
     def read(self, hour: datetime) -> bytes:
         """Return the hour's result file; FileNotFoundError when it does not exist."""
@@ -443,9 +439,6 @@ class _LocalFiles:
 
     def invalidate_cache(self, path: str | None = None) -> None:
         """Nothing is cached locally."""
-
-    def exists(self, path: str) -> bool:
-        return Path(path).exists()
 
     def size(self, path: str) -> int:
         return Path(path).stat().st_size

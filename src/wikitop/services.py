@@ -27,8 +27,8 @@ from wikitop.settings import Settings, mask_url_password
 from wikitop.state import StateStore, open_state_store
 
 log = logging.getLogger(__name__)
-# Waits between start-up checks of a task-state database that is down: 1, 2, 4 ... s, at most 30 s.
 REDIS_INSTALL_HINT = 'pip install "wikitop[redis]"'
+# Waits between start-up checks of a task-state database that is down: 1, 2, 4 ... s, at most 30 s.
 STATE_WAIT_FIRST_S = 1.0
 STATE_WAIT_MAX_S = 30.0
 
